@@ -1,0 +1,108 @@
+"""Where the data lives and which rules apply.
+
+Everything the pipeline reads and writes lives under one data folder: ``data/``
+in the repository, or the folder named by ``PMIS_DATA_DIR``. Rules come from
+``default_config.toml`` in this package, overridden key by key by
+``<data>/config.toml`` or by the file named in ``PMIS_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
+
+
+def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class Paths:
+    """The data folder's layout (see the contract, reference-and-warehouse.md)."""
+
+    data: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.data / "inbox"
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.data / "catalog"
+
+    @property
+    def units_csv(self) -> Path:
+        return self.catalog_dir / "units.csv"
+
+    @property
+    def deadlines_csv(self) -> Path:
+        return self.catalog_dir / "deadlines.csv"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.data / "warehouse"
+
+    @property
+    def published_db(self) -> Path:
+        """The analysts' read-only file, replaced atomically after each run."""
+        return self.warehouse / "pmis.duckdb"
+
+    @property
+    def build_db(self) -> Path:
+        """The pipeline's own working database (the single writer)."""
+        return self.warehouse / "build.duckdb"
+
+    @property
+    def archive(self) -> Path:
+        return self.warehouse / "archive"
+
+    @property
+    def reports(self) -> Path:
+        return self.warehouse / "reports"
+
+
+@dataclass(frozen=True)
+class Settings:
+    paths: Paths
+    config: dict[str, Any]
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config["calendar"]["timezone"])
+
+    def section(self, name: str) -> dict[str, Any]:
+        return dict(self.config.get(name, {}))
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("PMIS_DATA_DIR") or REPO_ROOT / "data").resolve()
+
+
+def load_config(data: Path) -> dict[str, Any]:
+    with DEFAULT_CONFIG.open("rb") as fh:
+        config = tomllib.load(fh)
+    override = Path(os.environ["PMIS_CONFIG"]) if os.environ.get("PMIS_CONFIG") else data / "config.toml"
+    if override.is_file():
+        with override.open("rb") as fh:
+            config = _deep_merge(config, tomllib.load(fh))
+    return config
+
+
+def load_settings(data: Path | None = None) -> Settings:
+    """Settings for ``data`` (default: ``PMIS_DATA_DIR`` or the repository's ``data/``)."""
+    folder = Path(data).resolve() if data else data_dir()
+    return Settings(paths=Paths(folder), config=load_config(folder))
