@@ -1,0 +1,249 @@
+"""A quarter's intake: archived files -> submissions, records, photos, declared units.
+
+Plain functions over the archive and polars frames; the Dagster asset only
+calls :func:`ingest_quarter` and hands the frames to the warehouse. One bad
+file never stops the others: its failure becomes its submission's ``error``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+from PIL import Image, UnidentifiedImageError
+
+from pmis_pipeline import legacy, schema
+from pmis_pipeline.archive import Archive, Receipt
+from pmis_pipeline.normalize import detect_file_encoding, normalize_records
+from pmis_pipeline.quarters import parse_quarter_text
+from pmis_pipeline.reader import RawWorkbook, RejectedFile, read_submission
+from pmis_pipeline.textnorm import header_key
+
+Progress = Callable[[str], None]
+
+SUBMISSION_SCHEMA: dict[str, pl.DataType] = {
+    "quarter": pl.Utf8,
+    "submission_id": pl.Utf8,
+    "file_name": pl.Utf8,
+    "sha256": pl.Utf8,
+    "size_bytes": pl.Int64,
+    "received_at": pl.Datetime("us"),
+    "received_source": pl.Utf8,
+    "first_seen_at": pl.Datetime("us"),
+    "seq": pl.Int32,
+    "reporting_unit": pl.Utf8,
+    "reporting_unit_name": pl.Utf8,
+    "declared_quarter": pl.Utf8,
+    "prepared_by": pl.Utf8,
+    "phone": pl.Utf8,
+    "exported_at": pl.Utf8,
+    "readable": pl.Boolean,
+    "error": pl.Utf8,
+    "n_records": pl.Int32,
+    "encoding": pl.Utf8,
+    "legacy_cells": pl.Int32,
+    "extra_columns": pl.List(pl.Utf8),
+    "warnings": pl.List(pl.Utf8),
+    "duplicate_of": pl.Utf8,
+    "n_photos": pl.Int32,
+}
+
+PHOTO_SCHEMA: dict[str, pl.DataType] = {
+    "quarter": pl.Utf8,
+    "submission_id": pl.Utf8,
+    "ma_cb": pl.Utf8,
+    "entry": pl.Utf8,
+    "photo_sha256": pl.Utf8,
+    "is_valid": pl.Boolean,
+    "problem": pl.Utf8,
+}
+
+DECLARED_UNIT_KEYS = tuple(f.key for f in schema.UNIT_FIELDS)
+
+
+def submission_id(receipt: Receipt) -> str:
+    """Stable id of a received file version: quarter, name and content."""
+    text = f"{receipt.quarter}\x00{receipt.file_name}\x00{receipt.sha256}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class QuarterIntake:
+    quarter: str
+    submissions: pl.DataFrame
+    records: pl.DataFrame
+    photos: pl.DataFrame
+    declared_units: pl.DataFrame
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def n_rejected(self) -> int:
+        return int((~self.submissions["readable"]).sum()) if self.submissions.height else 0
+
+
+def check_photo(data: bytes) -> str | None:
+    """None when the bytes open as a real JPEG or PNG image, else the problem (Vietnamese)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format
+            img.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        return f"ảnh hỏng, không mở được ({type(exc).__name__})"
+    if fmt not in ("JPEG", "PNG"):
+        return f"ảnh không phải JPEG/PNG ({fmt})"
+    return None
+
+
+def _validate_info(raw: RawWorkbook, quarter: str, reporting: dict[str, str], name: str) -> tuple[str, list[str]]:
+    """The reporting unit declared in ThongTin; raises RejectedFile when ThongTin fails."""
+    code = (raw.info.get("reporting_unit") or "").strip().upper().replace(" ", "")
+    if not code:
+        raise RejectedFile(f"{name}, sheet {schema.SHEET_INFO}: thiếu 'Mã đơn vị báo cáo'")
+    if code not in reporting:
+        raise RejectedFile(
+            f"{name}, sheet {schema.SHEET_INFO}: mã đơn vị báo cáo '{code}' không có trong danh mục đơn vị báo cáo"
+        )
+    declared = raw.info.get("quarter")
+    if not declared:
+        raise RejectedFile(f"{name}, sheet {schema.SHEET_INFO}: thiếu 'Quý'")
+    parsed = parse_quarter_text(declared)
+    if parsed is None:
+        raise RejectedFile(
+            f"{name}, sheet {schema.SHEET_INFO}: không đọc được quý '{declared}' (ví dụ đúng: 2009-Q1, Q1/2009, Quý 1 năm 2009)"
+        )
+    if parsed.key != quarter:
+        raise RejectedFile(
+            f"{name}, sheet {schema.SHEET_INFO}: quý '{declared}' ({parsed.key}) khác thư mục nhận {quarter}"
+        )
+    warnings: list[str] = []
+    name_key = header_key(name)
+    others = [c for c in reporting if c != code and header_key(c) in name_key]
+    if others and header_key(code) not in name_key:
+        warnings.append(f"{name}: tên tệp gợi ý đơn vị {others[0]} nhưng sheet ThongTin khai báo {code}")
+    return code, warnings
+
+
+def _records_frame(raw: RawWorkbook, quarter: str, sid: str, unit: str, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:
+    typed, legacy_cells = normalize_records(raw.records, encoding)
+    typed = typed.rename({"_row": "row_number"}).with_columns(
+        pl.lit(quarter).alias("quarter"), pl.lit(sid).alias("submission_id"), pl.lit(unit).alias("reporting_unit")
+    )
+    return typed, legacy_cells
+
+
+def _declared_units(raw: RawWorkbook, quarter: str, sid: str, unit: str, encoding: legacy.Encoding) -> pl.DataFrame | None:
+    if raw.units is None or raw.units.height == 0:
+        return None
+    frame = raw.units
+    for key in DECLARED_UNIT_KEYS:
+        if key not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Utf8).alias(key))
+    frame = frame.select(DECLARED_UNIT_KEYS).with_columns(
+        [legacy.decode_series(frame[k], encoding).str.strip_chars().alias(k) for k in DECLARED_UNIT_KEYS]
+    )
+    return frame.with_columns(
+        pl.col("ma_don_vi").str.replace_all(r"\s+", "").str.to_uppercase(),
+        pl.lit(quarter).alias("quarter"),
+        pl.lit(sid).alias("submission_id"),
+        pl.lit(unit).alias("reporting_unit"),
+    ).filter(pl.col("ma_don_vi").is_not_null())
+
+
+def ingest_quarter(
+    archive: Archive, quarter: str, units: pl.DataFrame, progress: Progress | None = None
+) -> QuarterIntake:
+    """Read every file version ever received for ``quarter`` from the archive."""
+    say = progress or (lambda _msg: None)
+    reporting = {
+        r["ma_don_vi"]: r["loai"] for r in units.filter(pl.col("loai") != "truong").iter_rows(named=True)
+    }
+    receipts = archive.receipts(quarter)
+    first_by_sha: dict[str, str] = {}
+    sub_rows: list[dict] = []
+    record_frames: list[pl.DataFrame] = []
+    photo_rows: list[dict] = []
+    unit_frames: list[pl.DataFrame] = []
+    messages: list[str] = []
+    for i, receipt in enumerate(receipts, start=1):
+        sid = submission_id(receipt)
+        row: dict = {
+            "quarter": quarter,
+            "submission_id": sid,
+            "file_name": receipt.file_name,
+            "sha256": receipt.sha256,
+            "size_bytes": receipt.size,
+            "received_at": receipt.received_at,
+            "received_source": receipt.received_source,
+            "first_seen_at": receipt.first_seen_at,
+            "seq": receipt.seq,
+            "readable": False,
+            "n_records": 0,
+            "legacy_cells": 0,
+            "extra_columns": [],
+            "warnings": [],
+            "duplicate_of": first_by_sha.get(receipt.sha256),
+            "n_photos": 0,
+        }
+        first_by_sha.setdefault(receipt.sha256, sid)
+        try:
+            raw = read_submission(archive.object_path(receipt.sha256), receipt.file_name)
+            info_values = [v for k, v in raw.info.items() if k in ("reporting_unit_name", "prepared_by")]
+            encoding = detect_file_encoding(raw.records, info_values)
+            decoded_info = {
+                k: (legacy.decode(v, encoding) if v is not None else None) for k, v in raw.info.items()
+            }
+            raw.info = decoded_info
+            unit, name_warnings = _validate_info(raw, quarter, reporting, receipt.file_name)
+            records, legacy_cells = _records_frame(raw, quarter, sid, unit, encoding)
+        except RejectedFile as exc:
+            row["error"] = str(exc)
+            messages.append(str(exc))
+            sub_rows.append(row)
+            say(f"[{i}/{len(receipts)}] {receipt.file_name}: rejected")
+            continue
+        record_frames.append(records)
+        declared = _declared_units(raw, quarter, sid, unit, encoding)
+        if declared is not None:
+            unit_frames.append(declared)
+        for photo in raw.photos:
+            problem = check_photo(photo.data)
+            photo_rows.append(
+                {
+                    "quarter": quarter,
+                    "submission_id": sid,
+                    "ma_cb": photo.ma_cb,
+                    "entry": photo.entry,
+                    "photo_sha256": hashlib.sha256(photo.data).hexdigest(),
+                    "is_valid": problem is None,
+                    "problem": problem,
+                }
+            )
+        row.update(
+            readable=True,
+            reporting_unit=unit,
+            reporting_unit_name=raw.info.get("reporting_unit_name"),
+            declared_quarter=raw.info.get("quarter"),
+            prepared_by=raw.info.get("prepared_by"),
+            phone=raw.info.get("phone"),
+            exported_at=raw.info.get("exported_at"),
+            n_records=records.height,
+            encoding=encoding,
+            legacy_cells=legacy_cells,
+            extra_columns=raw.extras,
+            warnings=raw.warnings + name_warnings,
+            n_photos=len(raw.photos),
+        )
+        sub_rows.append(row)
+        say(f"[{i}/{len(receipts)}] {receipt.file_name}: {records.height} records ({encoding})")
+    submissions = pl.DataFrame(sub_rows, schema=SUBMISSION_SCHEMA)
+    records = pl.concat(record_frames, how="diagonal_relaxed") if record_frames else None
+    photos = pl.DataFrame(photo_rows, schema=PHOTO_SCHEMA)
+    declared_units = (
+        pl.concat(unit_frames, how="diagonal_relaxed")
+        if unit_frames
+        else pl.DataFrame(schema={k: pl.Utf8 for k in ("quarter", "submission_id", "reporting_unit", *DECLARED_UNIT_KEYS)})
+    )
+    return QuarterIntake(quarter, submissions, records if records is not None else pl.DataFrame(), photos, declared_units, messages)

@@ -1,0 +1,191 @@
+"""Turn raw HoSo text into typed, cleaned values, vectorised in polars.
+
+Every value form of the contract's "Values as they arrive" is read here:
+Excel dates and typed dates (``dd/mm/yyyy``, ``d/m/yyyy``, ``dd-mm-yyyy``,
+``dd.mm.yyyy``), bare years (1 January, flagged ``<key>_year_only``), decimal
+commas, identity numbers that lost their leading zero, grade codes typed as
+numbers, stray spaces and apostrophes, ALL-CAPS names, NFD text and the
+legacy TCVN3 / VNI encodings. The value as received stays in the ``raw``
+struct column beside the cleaned one, so a check can always quote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from pmis_pipeline import legacy, schema
+from pmis_pipeline.reference import catalog_lookup, grades
+from pmis_pipeline.textnorm import clean_text_expr, value_key
+
+_TEXT_KINDS = ("name", "text", "choice")
+DETECTION_SAMPLE = 20_000
+
+
+def ensure_columns(records: pl.DataFrame) -> pl.DataFrame:
+    """Add a null text column for every schema key the file lacks."""
+    missing = [pl.lit(None, dtype=pl.Utf8).alias(k) for k in schema.KEYS if k not in records.columns]
+    return records.with_columns(missing) if missing else records
+
+
+def detect_file_encoding(records: pl.DataFrame, info_values: Iterable[str | None] = ()) -> legacy.Encoding:
+    """Decide a whole file's encoding from all its text cells (and ThongTin values)."""
+    cols = [c for c in records.columns if c in schema.FIELD_BY_KEY and schema.FIELD_BY_KEY[c].kind in _TEXT_KINDS]
+    cols += [c for c in records.columns if c.startswith("extra:")]
+    texts: list[str | None] = [v for v in info_values]
+    for col in cols:
+        texts.extend(records.get_column(col).drop_nulls().head(DETECTION_SAMPLE).to_list())
+    return legacy.detect_encoding(texts)
+
+
+def _map_unique(series: pl.Series, fn) -> pl.Series:
+    """Apply a Python function once per distinct value (catalog lookups, decoding)."""
+    uniques = series.drop_nulls().unique()
+    mapping = {u: fn(u) for u in uniques.to_list()}
+    return series.replace_strict(mapping, default=None, return_dtype=pl.Utf8) if mapping else series
+
+
+def decode_text(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:
+    """Decode legacy text: the whole file when its encoding is legacy, else only
+    single cells whose characters leave no doubt. Returns the frame and how
+    many cells were decoded one by one."""
+    text_cols = [c for c in records.columns if c in schema.FIELD_BY_KEY and schema.FIELD_BY_KEY[c].kind in _TEXT_KINDS]
+    if encoding != "unicode":
+        cols = text_cols + [c for c in records.columns if c.startswith("extra:")]
+        return records.with_columns(legacy.decode_series(records.get_column(c), encoding) for c in cols), 0
+    decoded = records.with_columns(_map_unique(records.get_column(c), legacy.decode_cell_if_unambiguous) for c in text_cols)
+    changed = sum(
+        int((decoded.get_column(c) != records.get_column(c).str.normalize("NFC")).sum() or 0) for c in text_cols
+    )
+    return decoded, changed
+
+
+def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
+    """(date, year_only) expressions for a text column holding a date in any accepted form."""
+    s = clean_text_expr(pl.col(col))
+    iso = s.str.extract_groups(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T][\d:.]+)?$")
+    dmy = s.str.extract_groups(r"^(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})$")
+    year = s.str.extract(r"^(\d{4})(?:\.0+)?$", 1)
+    serial = s.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int32, strict=False)
+
+    def ymd(parts: pl.Expr) -> pl.Expr:
+        text = pl.concat_str(
+            parts.struct.field("y"),
+            parts.struct.field("m").str.zfill(2),
+            parts.struct.field("d").str.zfill(2),
+            separator="-",
+        )
+        return text.str.to_date("%Y-%m-%d", strict=False)
+
+    value = pl.coalesce(
+        ymd(iso),
+        ymd(dmy),
+        pl.concat_str(year, pl.lit("-01-01")).str.to_date("%Y-%m-%d", strict=False),
+        # an Excel serial day number left in a cell formatted as a number (1900 system)
+        pl.when(serial.is_between(10_000, 80_000)).then(pl.date(1899, 12, 30) + pl.duration(days=serial)),
+    )
+    year_only = year.is_not_null()
+    return value.alias(col), year_only.alias(f"{col}_year_only")
+
+
+def id_number_expr(col: str) -> pl.Expr:
+    """Digits only; a number typed as a number lost its leading zero: 8 -> 9, 11 -> 12 digits."""
+    s = clean_text_expr(pl.col(col)).str.replace(r"\.0+$", "").str.replace_all(r"[\s.\-]", "")
+    return (
+        pl.when(s.str.contains(r"^\d{8}$") | s.str.contains(r"^\d{11}$"))
+        .then(pl.concat_str(pl.lit("0"), s))
+        .otherwise(s)
+        .alias(col)
+    )
+
+
+def code_expr(col: str) -> pl.Expr:
+    """Unit and staff codes: no spaces, upper case."""
+    return clean_text_expr(pl.col(col)).str.replace_all(r"\s+", "").str.to_uppercase().alias(col)
+
+
+def grade_expr(col: str) -> pl.Expr:
+    """Grade codes like ``15a.202``; ``15.11`` and ``1.003`` typed as numbers become ``15.110`` and ``01.003``."""
+    s = clean_text_expr(pl.col(col)).str.replace_all(r"\s+", "").str.replace(",", ".").str.to_lowercase()
+    parts = s.str.extract_groups(r"^(?P<a>\d{1,2})\.(?P<b>\d{1,3})$")
+    numeric = pl.concat_str(
+        parts.struct.field("a").str.zfill(2), pl.lit("."), parts.struct.field("b").str.pad_end(3, "0")
+    )
+    return pl.coalesce(numeric, s).alias(col)
+
+
+def decimal_expr(col: str) -> pl.Expr:
+    s = clean_text_expr(pl.col(col)).str.replace_all(r"\s+", "").str.replace(",", ".")
+    return s.cast(pl.Float64, strict=False).round(2).cast(pl.Decimal(5, 2), strict=False).alias(col)
+
+
+def int_expr(col: str) -> pl.Expr:
+    number = clean_text_expr(pl.col(col)).str.replace(",", ".").cast(pl.Float64, strict=False)
+    return pl.when(number == number.floor()).then(number).cast(pl.Int32, strict=False).alias(col)
+
+
+def name_expr(col: str) -> pl.Expr:
+    """Names typed in capitals (as the CV form asks) or all lower case are shown in title case."""
+    s = clean_text_expr(pl.col(col))
+    return (
+        pl.when((s == s.str.to_uppercase()) | (s == s.str.to_lowercase()))
+        .then(s.str.to_titlecase())
+        .otherwise(s)
+        .alias(col)
+    )
+
+
+def canonical_choice(series: pl.Series, catalog: str) -> pl.Series:
+    """Accepted values in their stored form; anything else stays as typed (a check reports it)."""
+    lookup = catalog_lookup(catalog)
+    return _map_unique(series, lambda v: lookup.get(value_key(v), v))
+
+
+def canonical_grade(series: pl.Series) -> pl.Series:
+    """Grade codes as the reference table spells them (``15A.202`` -> ``15a.202``)."""
+    known = {c.lower(): c for c in grades()["ma_ngach"].to_list()}
+    return _map_unique(series, lambda v: known.get(v.lower(), v))
+
+
+def normalize_records(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:
+    """Typed records: one column per schema key (SQL types of the schema),
+    ``<date>_year_only`` flags, the ``raw`` struct of values as received and
+    ``extras`` (JSON of unknown columns). Returns also the count of single
+    cells decoded from a legacy encoding."""
+    records = ensure_columns(records)
+    raw = pl.struct([pl.col(k) for k in schema.KEYS]).alias("raw")
+    extra_cols = [c for c in records.columns if c.startswith("extra:")]
+    decoded, n_cells = decode_text(records, encoding)
+    exprs: list[pl.Expr] = []
+    for f in schema.FIELDS:
+        if f.kind == "date":
+            exprs.extend(date_expr(f.key))
+        elif f.kind == "id_number":
+            exprs.append(id_number_expr(f.key))
+        elif f.kind == "code":
+            exprs.append(code_expr(f.key))
+        elif f.kind == "grade":
+            exprs.append(grade_expr(f.key))
+        elif f.kind == "decimal":
+            exprs.append(decimal_expr(f.key))
+        elif f.kind == "int":
+            exprs.append(int_expr(f.key))
+        elif f.kind == "name":
+            exprs.append(name_expr(f.key))
+        else:
+            exprs.append(clean_text_expr(pl.col(f.key)).alias(f.key))
+    if extra_cols:
+        extras = pl.struct(
+            [clean_text_expr(pl.col(c)).alias(c.removeprefix("extra:")) for c in extra_cols]
+        ).struct.json_encode()
+    else:
+        extras = pl.lit(None, dtype=pl.Utf8)
+    typed = decoded.with_columns(records.select(raw).to_series()).select(
+        pl.col("_row"), *exprs, pl.col("raw"), extras.alias("extras")
+    )
+    typed = typed.with_columns(
+        [canonical_choice(typed.get_column(f.key), f.catalog) for f in schema.FIELDS if f.catalog]
+        + [canonical_grade(typed.get_column("ma_ngach"))]
+    )
+    return typed, n_cells

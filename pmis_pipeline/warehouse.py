@@ -1,0 +1,317 @@
+"""The DuckDB warehouse: DDL derived from the schema, per-quarter loads, views.
+
+Tables live in the ``core`` schema of the build database (the pipeline's
+single writer); the analysts' stable face is the set of views in ``main``
+(``units``, ``submissions``, ``staff``, ...), documented in the contract.
+After each run the build database is published by copying it to a fresh
+file and renaming it over ``pmis.duckdb`` (an atomic replace), so an analyst
+holding the published file open never blocks the pipeline.
+
+All SQL takes values as parameters; only identifiers that come from the
+schema module (never from data) are formatted into statements.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pmis_pipeline import schema
+from pmis_pipeline.catalog import UNIT_COLUMNS
+
+SCHEMA_VERSION = 1
+LOCK_WAIT_SECONDS = 60.0
+
+
+def _record_columns_ddl() -> str:
+    cols = [f"    {f.key} {f.sql_type}" for f in schema.FIELDS]
+    cols += [f"    {k}_year_only BOOLEAN" for k in schema.DATE_KEYS]
+    raw = ", ".join(f"{k} VARCHAR" for k in schema.KEYS)
+    cols += [f"    raw STRUCT({raw})", "    extras VARCHAR"]
+    return ",\n".join(cols)
+
+
+def ddl() -> str:
+    """The whole DDL of the build database (idempotent)."""
+    units = ",\n".join(f"    {c} VARCHAR" for c in UNIT_COLUMNS)
+    return f"""
+CREATE SCHEMA IF NOT EXISTS core;
+CREATE TABLE IF NOT EXISTS core.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS core.units (
+{units}
+);
+CREATE TABLE IF NOT EXISTS core.submission_files (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    file_name VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    size_bytes BIGINT,
+    received_at TIMESTAMP NOT NULL,
+    received_source VARCHAR,
+    first_seen_at TIMESTAMP,
+    seq INTEGER,
+    reporting_unit VARCHAR,
+    reporting_unit_name VARCHAR,
+    declared_quarter VARCHAR,
+    prepared_by VARCHAR,
+    phone VARCHAR,
+    exported_at VARCHAR,
+    readable BOOLEAN NOT NULL,
+    error VARCHAR,
+    n_records INTEGER,
+    encoding VARCHAR,
+    legacy_cells INTEGER,
+    extra_columns VARCHAR[],
+    warnings VARCHAR[],
+    duplicate_of VARCHAR,
+    n_photos INTEGER,
+    PRIMARY KEY (quarter, submission_id)
+);
+CREATE TABLE IF NOT EXISTS core.records (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    row_number INTEGER NOT NULL,
+    reporting_unit VARCHAR NOT NULL,
+{_record_columns_ddl()}
+);
+CREATE TABLE IF NOT EXISTS core.photos (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    ma_cb VARCHAR,
+    entry VARCHAR,
+    photo_sha256 VARCHAR,
+    is_valid BOOLEAN,
+    problem VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.declared_units (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    reporting_unit VARCHAR,
+    ma_don_vi VARCHAR,
+    ten_don_vi VARCHAR,
+    cap_hoc VARCHAR,
+    xa_phuong VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.submission_status (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    PRIMARY KEY (quarter, submission_id)
+);
+CREATE TABLE IF NOT EXISTS core.staff_rows (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    row_number INTEGER NOT NULL,
+    reporting_unit VARCHAR NOT NULL,
+{_record_columns_ddl()},
+    has_photo BOOLEAN,
+    filled_required INTEGER,
+    required_cells INTEGER,
+    is_complete BOOLEAN
+);
+CREATE TABLE IF NOT EXISTS core.record_issues (
+    quarter VARCHAR NOT NULL,
+    submission_id VARCHAR NOT NULL,
+    row_number INTEGER NOT NULL,
+    ma_cb VARCHAR,
+    reporting_unit VARCHAR,
+    ma_don_vi VARCHAR,
+    field VARCHAR,
+    rule VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    message VARCHAR,
+    value VARCHAR
+);
+{VIEWS}
+"""
+
+
+_STAFF_KEYS = ", ".join(f"s.{k}" for k in schema.KEYS if k not in ("ma_cb", "ma_don_vi"))
+_YEAR_ONLY = ", ".join(f"s.{k}_year_only" for k in schema.DATE_KEYS)
+
+VIEWS = f"""
+CREATE OR REPLACE VIEW units AS
+SELECT {", ".join(UNIT_COLUMNS)} FROM core.units;
+
+CREATE OR REPLACE VIEW submissions AS
+SELECT f.quarter, f.submission_id, f.file_name, f.sha256, f.reporting_unit, f.received_at,
+       coalesce(st.status, CASE WHEN f.readable THEN 'accepted' ELSE 'rejected' END) AS status,
+       f.error, f.n_records, f.received_source, f.reporting_unit_name, f.prepared_by, f.phone,
+       f.declared_quarter, f.encoding, f.legacy_cells, f.extra_columns, f.warnings, f.duplicate_of,
+       f.n_photos, f.size_bytes, f.first_seen_at
+FROM core.submission_files f
+LEFT JOIN core.submission_status st USING (quarter, submission_id);
+
+CREATE OR REPLACE VIEW record_issues AS
+SELECT quarter, ma_cb, reporting_unit, ma_don_vi, field, rule, severity, message, value,
+       submission_id, row_number
+FROM core.record_issues;
+
+CREATE OR REPLACE VIEW staff AS
+SELECT s.quarter, s.ma_cb, s.ma_don_vi, s.reporting_unit, {_STAFF_KEYS},
+       s.has_photo, s.is_complete,
+       NOT EXISTS (
+           SELECT 1 FROM core.record_issues i
+           WHERE i.quarter = s.quarter AND i.submission_id = s.submission_id
+             AND i.row_number = s.row_number AND i.severity = 'error'
+       ) AS is_valid,
+       s.submission_id, s.row_number, {_YEAR_ONLY}, s.raw, s.extras
+FROM core.staff_rows s;
+"""
+
+
+def _filled_sql(key: str) -> str:
+    return f"(raw.{key} IS NOT NULL AND trim(raw.{key}) <> '')"
+
+
+def completeness_sql() -> tuple[str, str]:
+    """(filled required cells, required cells) per record, from the schema's requirement rules."""
+    filled, required = [], []
+    for key in schema.REQUIRED_KEYS:
+        applies = schema.is_required_expr_sql(key)
+        required.append(f"CASE WHEN {applies} THEN 1 ELSE 0 END")
+        filled.append(f"CASE WHEN {applies} AND {_filled_sql(key)} THEN 1 ELSE 0 END")
+    return " + ".join(filled), " + ".join(required)
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database, waiting for another writer to let go of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        if not read_only:
+            con.execute(ddl())
+        yield con
+    finally:
+        con.close()
+
+
+def replace_units(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> None:
+    con.register("units_in", units.select(UNIT_COLUMNS).to_arrow())
+    con.execute("BEGIN")
+    con.execute("DELETE FROM core.units")
+    con.execute("INSERT INTO core.units BY NAME SELECT * FROM units_in")
+    con.execute("COMMIT")
+    con.unregister("units_in")
+
+
+def replace_quarter(con: duckdb.DuckDBPyConnection, quarter: str, tables: dict[str, pl.DataFrame]) -> None:
+    """Replace ``quarter``'s rows of each ``core`` table, all in one transaction."""
+    con.execute("BEGIN")
+    try:
+        for table, frame in tables.items():
+            con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
+            if frame.height:
+                name = f"in_{table}"
+                con.register(name, frame.to_arrow())
+                con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM {name}")
+                con.unregister(name)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:
+    """Latest received file wins per (reporting unit, school); fill ``staff_rows``
+    and ``submission_status`` for the quarter in one transaction."""
+    filled, required = completeness_sql()
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM core.staff_rows WHERE quarter = ?", [quarter])
+        con.execute("DELETE FROM core.submission_status WHERE quarter = ?", [quarter])
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE winners AS
+            WITH pairs AS (
+                SELECT DISTINCT r.submission_id, r.reporting_unit, r.ma_don_vi
+                FROM core.records r WHERE r.quarter = $q
+            ), ranked AS (
+                SELECT p.*, row_number() OVER (
+                    PARTITION BY p.reporting_unit, p.ma_don_vi
+                    ORDER BY f.received_at DESC, f.seq DESC
+                ) AS rn
+                FROM pairs p
+                JOIN core.submission_files f ON f.quarter = $q AND f.submission_id = p.submission_id AND f.readable
+            )
+            SELECT submission_id, reporting_unit, ma_don_vi FROM ranked WHERE rn = 1;
+
+            INSERT INTO core.staff_rows BY NAME
+            SELECT r.*,
+                   EXISTS (
+                       SELECT 1 FROM core.photos p
+                       WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
+                   ) AS has_photo,
+                   {filled} AS filled_required,
+                   {required} AS required_cells,
+                   ({filled}) = ({required}) AS is_complete
+            FROM core.records r
+            JOIN winners w ON r.submission_id = w.submission_id
+                          AND r.reporting_unit = w.reporting_unit
+                          AND r.ma_don_vi IS NOT DISTINCT FROM w.ma_don_vi
+            WHERE r.quarter = $q;
+
+            INSERT INTO core.submission_status
+            SELECT f.quarter, f.submission_id,
+                   CASE WHEN NOT f.readable THEN 'rejected'
+                        WHEN f.n_records > 0
+                             AND NOT EXISTS (SELECT 1 FROM winners w WHERE w.submission_id = f.submission_id)
+                        THEN 'superseded'
+                        ELSE 'accepted' END
+            FROM core.submission_files f WHERE f.quarter = $q;
+            """,
+            {"q": quarter},
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    counts = con.execute(
+        """
+        SELECT (SELECT count(*) FROM core.staff_rows WHERE quarter = $q),
+               count(*) FILTER (WHERE status = 'accepted'),
+               count(*) FILTER (WHERE status = 'superseded'),
+               count(*) FILTER (WHERE status = 'rejected')
+        FROM core.submission_status WHERE quarter = $q
+        """,
+        {"q": quarter},
+    ).fetchone()
+    return dict(zip(("staff", "accepted", "superseded", "rejected"), counts))
+
+
+def publish(build: Path, published: Path) -> Path:
+    """Copy the build database to a new file and rename it over the published one.
+
+    The rename is atomic: a reader sees either the old or the new file, never
+    a half-written one, and a reader that holds the old file open keeps it.
+    """
+    with connect(build) as con:
+        con.execute("CHECKPOINT")
+    published.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=published.parent, prefix=".pmis-", suffix=".duckdb")
+    os.close(fd)
+    try:
+        shutil.copyfile(build, tmp)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, published)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return published
