@@ -1,0 +1,33 @@
+"""The one resource every asset and check uses: the data folder and its warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pmis_pipeline import warehouse
+from pmis_pipeline.archive import Archive
+from pmis_pipeline.settings import Settings, load_settings
+
+
+class PmisResource(dg.ConfigurableResource):
+    """Data folder (empty: ``PMIS_DATA_DIR``, else the repository's ``data/``)."""
+
+    data_dir: str = ""
+
+    def settings(self) -> Settings:
+        return load_settings(Path(self.data_dir) if self.data_dir else None)
+
+    def archive(self) -> Archive:
+        s = self.settings()
+        return Archive(s.paths.archive, s.tz)
+
+    @contextmanager
+    def build_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The build database (the pipeline's single writer)."""
+        with warehouse.connect(self.settings().paths.build_db) as con:
+            yield con

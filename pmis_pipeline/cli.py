@@ -1,0 +1,68 @@
+"""``pmis``: the project's command line (demo data; more commands follow).
+
+Errors are one line naming what failed and where to look, never a traceback
+(set PMIS_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from pmis_pipeline.settings import data_dir
+
+
+def _progress(msg: str) -> None:
+    print(f"  {msg}", flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pmis_pipeline.demo import generate_demo
+
+    data = Path(args.data).resolve() if args.data else data_dir()
+    inbox = data / "inbox"
+    if inbox.is_dir() and any(p.is_dir() for p in inbox.iterdir()) and not args.force:
+        print(f"pmis demo: {inbox} already holds quarters; use --force to write the demo province over them")
+        return 1
+    print(f"pmis demo: writing a synthetic province (scale {args.scale}, seed {args.seed}) to {data}")
+    started = time.perf_counter()
+    summary = generate_demo(data, scale=args.scale, seed=args.seed, progress=_progress)
+    print(
+        f"pmis demo: done in {time.perf_counter() - started:.1f}s: {summary.n_units} units "
+        f"({summary.n_reporting_units} reporting), {summary.n_persons} persons, {summary.n_files} files, "
+        f"{summary.n_records} records in {', '.join(summary.quarters)}; truth in {summary.truth_dir}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pmis", description="PMIS quarterly pipeline tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="write the deterministic demo province (catalog + four quarters of 2009)")
+    demo.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
+    demo.add_argument("--scale", type=float, default=1.0, help="1.0 = ~18,000 persons; 0.05 for tests; 10 for benchmarks")
+    demo.add_argument("--seed", type=int, default=2009)
+    demo.add_argument("--force", action="store_true", help="write even if the inbox already holds quarters")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("pmis: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line; the traceback only on request
+        if os.environ.get("PMIS_DEBUG"):
+            raise
+        print(f"pmis {args.command}: error: {type(exc).__name__}: {exc} (PMIS_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The Dagster code location: everything assembled in one place.
+
+``dagster dev`` (see workspace.yaml) and ``dagster asset materialize -m
+pmis_pipeline.definitions`` load this module.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.intake import staff, submissions
+from assets.partitions import quarterly_partitions
+from assets.publish import analyst_warehouse
+from assets.resources import PmisResource
+from assets.sensors import build_inbox_sensor
+
+ALL_ASSETS = [submissions, staff, analyst_warehouse]
+ALL_CHECKS: list = []
+
+quarter_job = dg.define_asset_job(
+    "quarter_job",
+    selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    partitions_def=quarterly_partitions,
+    description="Ingest, check, load and publish one quarter.",
+)
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
+    jobs=[quarter_job],
+    sensors=[build_inbox_sensor(quarter_job)],
+    resources={"pmis": PmisResource()},
+    # One DuckDB writer: steps of a run execute one after another in one process.
+    executor=dg.in_process_executor,
+)
