@@ -1,6 +1,5 @@
 """Intake assets: the quarter's files -> archive -> ``submissions`` -> ``staff``."""
 
-from __future__ import annotations
 
 import time
 
@@ -86,14 +85,15 @@ def staff(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Materiali
     quarter = context.partition_key
     with pmis.build_db() as con:
         counts = warehouse.resolve_quarter(con, quarter)
-        per_unit = con.execute(
+        per_unit = warehouse.fetch_frame(
+            con,
             """
             SELECT reporting_unit, count(*) AS records, count(*) FILTER (WHERE is_complete) AS complete,
                    count(*) FILTER (WHERE has_photo) AS with_photo
             FROM core.staff_rows WHERE quarter = ? GROUP BY 1 ORDER BY 1
             """,
             [quarter],
-        ).pl()
+        )
     return dg.MaterializeResult(
         metadata={
             "staff_rows": counts["staff"],

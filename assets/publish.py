@@ -1,6 +1,5 @@
 """Publishing the analysts' read-only file."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """The one resource every asset and check uses: the data folder and its warehouse."""
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager

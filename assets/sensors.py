@@ -1,6 +1,5 @@
 """The inbox sensor: a new or changed file in inbox/<quarter>/ starts that quarter's run."""
 
-from __future__ import annotations
 
 import hashlib
 import json
@@ -28,7 +27,7 @@ def inbox_fingerprints() -> dict[str, str]:
     return out
 
 
-def build_inbox_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def build_inbox_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(
         job=job,
         minimum_interval_seconds=30,

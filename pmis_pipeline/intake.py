@@ -160,7 +160,7 @@ def ingest_quarter(
     reporting = {
         r["ma_don_vi"]: r["loai"] for r in units.filter(pl.col("loai") != "truong").iter_rows(named=True)
     }
-    receipts = archive.receipts(quarter)
+    receipts = sorted(archive.receipts(quarter), key=lambda r: (r.received_at, r.seq))
     first_by_sha: dict[str, str] = {}
     sub_rows: list[dict] = []
     record_frames: list[pl.DataFrame] = []

@@ -238,7 +238,7 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
         con.execute("DELETE FROM core.staff_rows WHERE quarter = ?", [quarter])
         con.execute("DELETE FROM core.submission_status WHERE quarter = ?", [quarter])
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE winners AS
             WITH pairs AS (
                 SELECT DISTINCT r.submission_id, r.reporting_unit, r.ma_don_vi
@@ -251,8 +251,12 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
                 FROM pairs p
                 JOIN core.submission_files f ON f.quarter = $q AND f.submission_id = p.submission_id AND f.readable
             )
-            SELECT submission_id, reporting_unit, ma_don_vi FROM ranked WHERE rn = 1;
-
+            SELECT submission_id, reporting_unit, ma_don_vi FROM ranked WHERE rn = 1
+            """,
+            {"q": quarter},
+        )
+        con.execute(
+            f"""
             INSERT INTO core.staff_rows BY NAME
             SELECT r.*,
                    EXISTS (
@@ -266,8 +270,12 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
             JOIN winners w ON r.submission_id = w.submission_id
                           AND r.reporting_unit = w.reporting_unit
                           AND r.ma_don_vi IS NOT DISTINCT FROM w.ma_don_vi
-            WHERE r.quarter = $q;
-
+            WHERE r.quarter = $q
+            """,
+            {"q": quarter},
+        )
+        con.execute(
+            """
             INSERT INTO core.submission_status
             SELECT f.quarter, f.submission_id,
                    CASE WHEN NOT f.readable THEN 'rejected'
@@ -275,7 +283,7 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
                              AND NOT EXISTS (SELECT 1 FROM winners w WHERE w.submission_id = f.submission_id)
                         THEN 'superseded'
                         ELSE 'accepted' END
-            FROM core.submission_files f WHERE f.quarter = $q;
+            FROM core.submission_files f WHERE f.quarter = $q
             """,
             {"q": quarter},
         )
@@ -315,3 +323,11 @@ def publish(build: Path, published: Path) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return published
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+    """Run a parameterised query and return a polars frame (through Arrow)."""
+    table = con.execute(sql, params or []).to_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

@@ -30,7 +30,7 @@ def normalize_one(key: str, values: list[str | None]) -> pl.DataFrame:
         (" 12/05/1975 ", date(1975, 5, 12), False),
         ("'12/05/1975", date(1975, 5, 12), False),
         ("1958", date(1958, 1, 1), True),
-        ("27527", date(1975, 5, 12), False),  # Excel serial day number in a General cell
+        ("27526", date(1975, 5, 12), False),  # Excel serial day number in a General cell
         ("31/02/1980", None, False),
         ("12/13/1975", None, False),
         ("không rõ", None, False),

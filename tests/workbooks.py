@@ -131,6 +131,7 @@ def jpeg_bytes(color: tuple[int, int, int] = (200, 120, 80)) -> bytes:
 
 
 def write_zip(path: Path, workbook: Path, photos: dict[str, bytes], extra_entries: dict[str, bytes] | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w") as zf:
         zf.write(workbook, workbook.name)
         for entry, data in photos.items():

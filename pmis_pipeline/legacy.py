@@ -1,0 +1,545 @@
+"""Legacy Vietnamese 8-bit font encodings: TCVN3 (ABC) and VNI.
+
+Before Unicode, Vietnamese workbooks were typed in fonts whose glyphs sat on
+ordinary 8-bit code points: ``.VnTime``/``.VnArial`` (TCVN3, "ABC") and
+``VNI-Times``/``VNI-Helve`` (VNI Windows). Read as Unicode, each byte shows
+as its Windows-1252 (or Latin-1) character: TCVN3 ``B¶o Th¾ng`` is
+"Bảo Thắng", VNI ``Xin chaøo caùc baïn`` is "Xin chào các bạn". Python has
+no codec for either, so the tables are built here.
+
+TCVN3 (TCVN 5712:1993, VN3 subset) is one byte per letter. It has codes for
+the 67 lowercase Vietnamese letters and only the seven uppercase letters
+Ă Â Ê Ô Ơ Ư Đ; toned capitals were typed with the lowercase codes in a
+capitals-only font (``.VnTimeH``), so :func:`encode_tcvn3` writes them that
+way and the case of toned capitals is lost. :func:`decode_tcvn3` also reads
+the uppercase codes of the full TCVN 5712 VN1 table (C0 controls, 0x80-0x9F
+and a few high bytes), in both the Latin-1 and the cp1252 view of each byte.
+A cp1252 punctuation character of 0x80-0x9F (``–``, ``…``, ``’`` ...) is
+read as a letter only inside a word that then reads as Vietnamese.
+
+VNI is a base letter followed by a modifier byte (``aø`` = à, ``aá`` = ấ,
+``aé`` = ắ), with single bytes for ơ (``ô``), ư (``ö``), đ (``ñ``), the toned
+i's (``ì í æ ó ò`` = ì í ỉ ĩ ị) and ỵ (``î``). Decoding is greedy
+longest-match; a modifier of the other case than its base letter is read in
+the base letter's case.
+
+Both encodings reuse Latin-1 letters that also occur in Unicode Vietnamese
+(à, á, ô, ...), so a file's encoding is decided from all of its cells
+(:func:`detect_encoding`) by checking which reading turns invalid Vietnamese
+syllables into valid ones, and a single cell is decoded on its own only
+when that leaves no doubt (:func:`decode_cell_if_unambiguous`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import polars as pl
+
+Encoding = Literal["unicode", "tcvn3", "vni"]
+
+__all__ = [
+    "Encoding",
+    "encode_tcvn3",
+    "decode_tcvn3",
+    "encode_vni",
+    "decode_vni",
+    "decode",
+    "detect_encoding",
+    "decode_cell_if_unambiguous",
+    "decode_series",
+]
+
+# ---------------------------------------------------------------------------
+# Vietnamese letters
+# ---------------------------------------------------------------------------
+
+# Tone marks in the order of the TCVN3 table: huyền, hỏi, ngã, sắc, nặng.
+_GRAVE, _HOOK, _TILDE, _ACUTE, _DOT = "\u0300", "\u0309", "\u0303", "\u0301", "\u0323"
+_TONE_MARKS = (_GRAVE, _HOOK, _TILDE, _ACUTE, _DOT)
+
+# The twelve vowels (lowercase, toneless).
+_VOWELS = "aăâeêioôơuưy"
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+# A token: a run of characters other than whitespace, ASCII punctuation and digits
+# (the legacy views show letters as symbols such as ¶ or «, so those stay inside).
+_TOKEN_RE = re.compile(r"[^\s!-@\[-`{-~]+")
+
+
+def _toned(vowel: str, mark: str) -> str:
+    return _nfc(vowel + mark)
+
+
+#: The 67 lowercase non-ASCII Vietnamese letters (60 toned vowels, ă â ê ô ơ ư, đ).
+_LOWER_LETTERS: tuple[str, ...] = tuple(
+    [_toned(v, m) for v in _VOWELS for m in _TONE_MARKS] + [v for v in _VOWELS if not v.isascii()] + ["đ"]
+)
+#: All 134 non-ASCII Vietnamese letters, lowercase then uppercase.
+VIETNAMESE_LETTERS: tuple[str, ...] = _LOWER_LETTERS + tuple(c.upper() for c in _LOWER_LETTERS)
+
+# ---------------------------------------------------------------------------
+# TCVN3 table (TCVN 5712:1993)
+# ---------------------------------------------------------------------------
+
+# vowel -> (code of the bare letter or None when ASCII, codes of grave, hook, tilde, acute, dot)
+_TCVN3_ROWS: dict[str, tuple[int | None, int, int, int, int, int]] = {
+    "a": (None, 0xB5, 0xB6, 0xB7, 0xB8, 0xB9),
+    "ă": (0xA8, 0xBB, 0xBC, 0xBD, 0xBE, 0xC6),
+    "â": (0xA9, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB),
+    "e": (None, 0xCC, 0xCE, 0xCF, 0xD0, 0xD1),
+    "ê": (0xAA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6),
+    "i": (None, 0xD7, 0xD8, 0xDC, 0xDD, 0xDE),
+    "o": (None, 0xDF, 0xE1, 0xE2, 0xE3, 0xE4),
+    "ô": (0xAB, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9),
+    "ơ": (0xAC, 0xEA, 0xEB, 0xEC, 0xED, 0xEE),
+    "u": (None, 0xEF, 0xF1, 0xF2, 0xF3, 0xF4),
+    "ư": (0xAD, 0xF5, 0xF6, 0xF7, 0xF8, 0xF9),
+    "y": (None, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE),
+}
+_TCVN3_OTHER = {"đ": 0xAE, "Ă": 0xA1, "Â": 0xA2, "Ê": 0xA3, "Ô": 0xA4, "Ơ": 0xA5, "Ư": 0xA6, "Đ": 0xA7}
+
+# Uppercase toned letters of the full VN1 table; VN3 fonts (.VnTime) leave these
+# positions out, so they are read but never written.
+_TCVN3_VN1_CAPITALS: dict[int, str] = {
+    0x01: "Ú", 0x02: "Ụ", 0x04: "Ừ", 0x05: "Ử", 0x06: "Ữ",
+    0x11: "Ứ", 0x12: "Ự", 0x13: "Ỳ", 0x14: "Ỷ", 0x15: "Ỹ", 0x16: "Ý", 0x17: "Ỵ",
+    0x80: "À", 0x81: "Ả", 0x82: "Ã", 0x83: "Á", 0x84: "Ạ", 0x85: "Ặ", 0x86: "Ậ", 0x87: "È",
+    0x88: "Ẻ", 0x89: "Ẽ", 0x8A: "É", 0x8B: "Ẹ", 0x8C: "Ệ", 0x8D: "Ì", 0x8E: "Ỉ", 0x8F: "Ĩ",
+    0x90: "Í", 0x91: "Ị", 0x92: "Ò", 0x93: "Ỏ", 0x94: "Õ", 0x95: "Ó", 0x96: "Ọ", 0x97: "Ộ",
+    0x98: "Ờ", 0x99: "Ở", 0x9A: "Ỡ", 0x9B: "Ớ", 0x9C: "Ợ", 0x9D: "Ù", 0x9E: "Ủ", 0x9F: "Ũ",
+    0xAF: "Ằ", 0xBA: "Ẳ", 0xBF: "Ẵ", 0xC0: "Ắ", 0xC1: "Ầ", 0xC2: "Ẩ", 0xC3: "Ẫ", 0xC4: "Ấ",
+    0xC5: "Ề", 0xCD: "Ể", 0xD9: "Ễ", 0xDA: "Ế", 0xDB: "Ồ", 0xE0: "Ổ", 0xF0: "Ỗ", 0xFF: "Ố",
+}  # fmt: skip
+
+
+def _cp1252_view(byte: int) -> str:
+    """The character Windows-1252 shows for ``byte`` (Latin-1 where cp1252 has a hole)."""
+    try:
+        return bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return chr(byte)
+
+
+def _build_tcvn3() -> tuple[dict[int, str], dict[int, str], frozenset[str]]:
+    """(encode table, decode table, cp1252-only punctuation views of 0x80-0x9F)."""
+    lower: dict[str, int] = {}
+    for vowel, (bare, *toned) in _TCVN3_ROWS.items():
+        if bare is not None:
+            lower[vowel] = bare
+        for mark, code in zip(_TONE_MARKS, toned, strict=True):
+            lower[_toned(vowel, mark)] = code
+    encode: dict[int, str] = {}
+    decode: dict[str, str] = {}
+    for letter, code in lower.items():
+        encode[ord(letter)] = chr(code)
+        decode[chr(code)] = letter
+    for letter, code in _TCVN3_OTHER.items():
+        encode[ord(letter)] = chr(code)
+        decode[chr(code)] = letter
+    # Toned capitals: the lowercase code, as typed in the capitals-only .VnTimeH fonts.
+    for letter in _LOWER_LETTERS:
+        upper = letter.upper()
+        if ord(upper) not in encode:
+            encode[ord(upper)] = chr(lower[letter])
+    punct: set[str] = set()
+    for code, letter in _TCVN3_VN1_CAPITALS.items():
+        decode[chr(code)] = letter
+        view = _cp1252_view(code)
+        if view != chr(code):
+            decode[view] = letter
+            punct.add(view)
+    assert len(decode) == 67 + 7 + 60 + len(punct)
+    return encode, {ord(k): v for k, v in decode.items()}, frozenset(punct)
+
+
+_TCVN3_ENCODE, _TCVN3_DECODE, _TCVN3_PUNCT = _build_tcvn3()
+_TCVN3_CHARS = frozenset(chr(k) for k in _TCVN3_DECODE)
+_TCVN3_ANY_RE = re.compile("[" + re.escape("".join(sorted(_TCVN3_CHARS))) + "]")
+_TCVN3_PUNCT_RE = re.compile("[" + re.escape("".join(sorted(_TCVN3_PUNCT))) + "]")
+_TCVN3_DECODE_NO_PUNCT = {k: v for k, v in _TCVN3_DECODE.items() if chr(k) not in _TCVN3_PUNCT}
+
+
+# ---------------------------------------------------------------------------
+# VNI table (VNI Windows)
+# ---------------------------------------------------------------------------
+
+# Modifier bytes in tone order grave, hook, tilde, acute, dot; lowercase, uppercase.
+_VNI_PLAIN = ("øûõùï", "ØÛÕÙÏ")  # after a e o u y, and after ô (ơ) / ö (ư)
+_VNI_HAT = ("àåãáä", "ÀÅÃÁÄ")  # â ê ô with a tone: after a e o
+_VNI_BREVE = ("èúüéë", "ÈÚÜÉË")  # ă with a tone: after a
+_VNI_I = ("ìæóíò", "ÌÆÓÍÒ")  # ì ỉ ĩ í ị: single bytes
+
+
+def _build_vni() -> tuple[dict[str, str], dict[str, str]]:
+    """(Unicode letter -> VNI text, VNI text -> Unicode letter) for all 134 letters."""
+    encode: dict[str, str] = {}
+    for case in (0, 1):
+        up = (lambda s: s.upper()) if case else (lambda s: s)
+        plain, hat, breve, itone = _VNI_PLAIN[case], _VNI_HAT[case], _VNI_BREVE[case], _VNI_I[case]
+        hat_bare, breve_bare = ("Â", "Ê") if case else ("â", "ê")
+        # vowel -> (text of the bare letter, base for the toned forms, modifiers)
+        rows = {
+            "a": ("a", "a", plain),
+            "ă": ("a" + breve_bare, "a", breve),
+            "â": ("a" + hat_bare, "a", hat),
+            "e": ("e", "e", plain),
+            "ê": ("e" + hat_bare, "e", hat),
+            "o": ("o", "o", plain),
+            "ô": ("o" + hat_bare, "o", hat),
+            "ơ": ("ô", "ô", plain),
+            "u": ("u", "u", plain),
+            "ư": ("ö", "ö", plain),
+            "y": ("y", "y", plain),
+        }
+        for vowel, (bare, base, mods) in rows.items():
+            if not vowel.isascii():
+                encode[up(vowel)] = up(bare[0]) + bare[1:]
+            for mark, mod in zip(_TONE_MARKS, mods, strict=True):
+                encode[up(_toned(vowel, mark))] = up(base) + mod
+        for mark, code in zip(_TONE_MARKS, itone, strict=True):
+            encode[up(_toned("i", mark))] = code
+        encode[up("ỵ")] = "Î" if case else "î"
+        encode[up("đ")] = "Ñ" if case else "ñ"
+    assert sorted(encode) == sorted(VIETNAMESE_LETTERS), "VNI table must cover the 134 letters"
+    decode = {v: k for k, v in encode.items()}
+    assert len(decode) == len(encode), "VNI codes must be distinct"
+    # Lenient readings, never written: a tone byte after i or y where VNI has a
+    # single byte (``iø`` = ì, ``yï`` = ỵ), and a modifier of the other case
+    # than its base letter (``Aø`` = À).
+    for case in (0, 1):
+        i, y = ("I", "Y") if case else ("i", "y")
+        for mark, mod in zip(_TONE_MARKS, _VNI_PLAIN[case], strict=True):
+            decode.setdefault(i + mod, _toned(i, mark))
+            decode.setdefault(y + mod, _toned(y, mark))
+    modifiers = set("".join(_VNI_PLAIN + _VNI_HAT + _VNI_BREVE) + "âêÂÊ")
+    for text, letter in list(decode.items()):
+        if len(text) == 2 and text[1] in modifiers:
+            decode.setdefault(text[0] + text[1].swapcase(), letter)
+    return encode, decode
+
+
+_VNI_ENCODE_MAP, _VNI_DECODE = _build_vni()
+_VNI_ENCODE = {ord(k): v for k, v in _VNI_ENCODE_MAP.items()}
+_VNI_MODIFIERS = "".join(_VNI_PLAIN + _VNI_HAT + _VNI_BREVE) + "âêÂÊ"
+_VNI_BASES = "aeiouyôöAEIOUYÔÖ"
+_VNI_SINGLES = "".join(sorted(k for k in _VNI_DECODE if len(k) == 1))
+_VNI_RE = re.compile(f"[{_VNI_BASES}][{_VNI_MODIFIERS}]|[{_VNI_SINGLES}]")
+_VNI_CHARS = frozenset(c for k in _VNI_DECODE for c in k if not c.isascii())
+
+
+def _vni_replace(match: re.Match[str]) -> str:
+    text = match.group()
+    letter = _VNI_DECODE.get(text)
+    if letter is not None:
+        return letter
+    # A base letter with a modifier it does not take ("uâ"): read the base alone.
+    return _VNI_DECODE.get(text[0], text[0]) + text[1]
+
+
+# ---------------------------------------------------------------------------
+# Encoders and decoders
+# ---------------------------------------------------------------------------
+
+
+def encode_tcvn3(text: str) -> str:
+    """Unicode text (any normal form) -> TCVN3 as it reads in the cp1252 view.
+
+    Toned capitals, which TCVN3 lacks, are written with their lowercase code
+    (as the capitals-only ``.VnTimeH`` fonts did); Ă Â Ê Ô Ơ Ư Đ keep theirs.
+    Characters outside the table pass through.
+    """
+    return _nfc(text).translate(_TCVN3_ENCODE)
+
+
+def decode_tcvn3(text: str) -> str:
+    """TCVN3 text read as Unicode (Latin-1 or cp1252 view) -> NFC Unicode.
+
+    A cp1252 punctuation view of 0x80-0x9F (``–`` ``…`` ``“`` ``’`` ...) is
+    read as its VN1 capital only inside a word that this reading makes a
+    valid Vietnamese syllable; elsewhere (``H’Hen``, ``v.v…``, `` – ``) it
+    stays punctuation.
+    """
+    if _TCVN3_ANY_RE.search(text) is None:
+        return _nfc(text)
+    if _TCVN3_PUNCT_RE.search(text) is None:
+        return _nfc(text.translate(_TCVN3_DECODE))
+    return _nfc(_TOKEN_RE.sub(_tcvn3_token, text))
+
+
+def _tcvn3_token(match: re.Match[str]) -> str:
+    token = match.group()
+    if _TCVN3_PUNCT_RE.search(token) is None:
+        return token.translate(_TCVN3_DECODE)
+    full = token.translate(_TCVN3_DECODE)
+    if any(ch not in _TCVN3_PUNCT for ch in token) and _is_valid_syllable(full):
+        return full
+    return token.translate(_TCVN3_DECODE_NO_PUNCT)
+
+
+def encode_vni(text: str) -> str:
+    """Unicode text (any normal form) -> VNI Windows as it reads in the cp1252 view."""
+    return _nfc(text).translate(_VNI_ENCODE)
+
+
+def decode_vni(text: str) -> str:
+    """VNI Windows text read as Unicode -> NFC Unicode (greedy longest match)."""
+    return _nfc(_VNI_RE.sub(_vni_replace, text))
+
+
+def decode(text: str, encoding: Encoding) -> str:
+    """Decode ``text`` from ``encoding``; ``'unicode'`` only normalises to NFC."""
+    if encoding == "unicode":
+        return _nfc(text)
+    if encoding == "tcvn3":
+        return decode_tcvn3(text)
+    if encoding == "vni":
+        return decode_vni(text)
+    raise ValueError(f"unknown encoding: {encoding!r}")
+
+
+_DECODERS: dict[str, Callable[[str], str]] = {"tcvn3": decode_tcvn3, "vni": decode_vni}
+_LEGACY: tuple[Literal["tcvn3"], Literal["vni"]] = ("tcvn3", "vni")
+_LEGACY_CHARS = {"tcvn3": _TCVN3_CHARS, "vni": _VNI_CHARS}
+
+# ---------------------------------------------------------------------------
+# Vietnamese syllable check
+# ---------------------------------------------------------------------------
+
+
+def _build_letter_info() -> dict[str, tuple[str, str]]:
+    """lowercase letter -> (letter without its tone, tone mark or '')."""
+    info = {c: (c, "") for c in "abcdeghiklmnopqrstuvxy"}
+    for letter in _LOWER_LETTERS:
+        decomposed = unicodedata.normalize("NFD", letter)
+        tone = "".join(ch for ch in decomposed if ch in _TONE_MARKS)
+        base = _nfc("".join(ch for ch in decomposed if ch not in _TONE_MARKS))
+        info[letter] = (base, tone)
+    return info
+
+
+_LETTER_INFO = _build_letter_info()
+_INITIALS = (
+    "ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "qu", "th", "tr",
+    "b", "c", "d", "đ", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "x", "",
+)  # fmt: skip
+_FINALS = ("ch", "ng", "nh", "c", "m", "n", "p", "t", "")
+_STOP_FINALS = frozenset({"c", "ch", "p", "t"})
+_OPEN_NUCLEI = frozenset(
+    "ai ao au ay âu ây eo êu ia iu oi ôi ơi ui ưi ưu ua ưa "
+    "iêu yêu oai oao oay oeo uôi ươi ươu uya uyu uây".split()
+)
+_CLOSED_NUCLEI = frozenset("ă â oă uâ uô ươ uyê yê".split())
+_FREE_NUCLEI = frozenset("a e ê i o ô ơ u ư y oa oe uê uy uơ iê".split())
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_valid_syllable(token: str) -> bool:
+    """Whether ``token`` spells one Vietnamese syllable (initial, vowels, final, one tone)."""
+    bases: list[str] = []
+    tone = ""
+    for ch in _nfc(token.lower()):
+        info = _LETTER_INFO.get(ch)
+        if info is None:
+            return False
+        base, mark = info
+        if mark:
+            if tone:
+                return False
+            tone = mark
+        bases.append(base)
+    word = "".join(bases)
+    for initial in _INITIALS:
+        if not word.startswith(initial):
+            continue
+        rest = word[len(initial) :]
+        for final in _FINALS:
+            if not rest.endswith(final) or len(rest) == len(final):
+                continue
+            nucleus = rest[: len(rest) - len(final)]
+            if final:
+                if nucleus not in _CLOSED_NUCLEI and nucleus not in _FREE_NUCLEI:
+                    continue
+                if final in _STOP_FINALS and tone not in ("", _ACUTE, _DOT):
+                    continue
+            elif nucleus not in _OPEN_NUCLEI and nucleus not in _FREE_NUCLEI:
+                continue
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Evidence: which reading makes a cell Vietnamese
+# ---------------------------------------------------------------------------
+
+# Letters only Unicode text can hold: Vietnamese letters beyond Latin-1 and combining marks (NFD).
+_GENUINE_RE = re.compile(
+    "[" + "".join(c for c in VIETNAMESE_LETTERS if ord(c) > 0xFF) + "\u0300\u0301\u0302\u0303\u0306\u0309\u031b\u0323]"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What one legacy reading does to a cell's non-ASCII tokens."""
+
+    changed: bool  # some token changes
+    gain: int  # valid tokens after minus valid tokens before, over changed tokens
+    clean: bool  # every changed token goes from invalid to valid
+    all_valid: bool  # every non-ASCII token is a valid syllable after decoding
+    markers: int  # legacy characters in changed tokens that were not valid Vietnamese
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    genuine: bool  # holds letters that only Unicode text can hold
+    all_valid: bool  # every non-ASCII token is a valid syllable as it stands
+    tcvn3: _Reading
+    vni: _Reading
+
+
+@lru_cache(maxsize=1 << 16)
+def _token_reading(token: str, encoding: str) -> tuple[bool, bool, int]:
+    """(changed, valid after decoding, marker characters) of one non-ASCII token."""
+    decoded = _DECODERS[encoding](token)
+    if decoded == _nfc(token):
+        return False, _is_valid_syllable(token), 0
+    markers = 0 if _is_valid_syllable(token) else sum(1 for ch in token if ch in _LEGACY_CHARS[encoding])
+    return True, _is_valid_syllable(decoded), markers
+
+
+_NO_READING = _Reading(changed=False, gain=0, clean=True, all_valid=True, markers=0)
+
+
+def _evidence(text: str) -> _Evidence:
+    if _GENUINE_RE.search(text):
+        return _Evidence(genuine=True, all_valid=True, tcvn3=_NO_READING, vni=_NO_READING)
+    tokens = [t for t in _TOKEN_RE.findall(text) if not t.isascii()]
+    before = [_is_valid_syllable(t) for t in tokens]
+    readings: dict[str, _Reading] = {}
+    for encoding in _LEGACY:
+        changed = False
+        gain = markers = 0
+        clean = all_valid = True
+        for token, valid_before in zip(tokens, before, strict=True):
+            token_changed, valid_after, token_markers = _token_reading(token, encoding)
+            all_valid = all_valid and valid_after
+            if token_changed:
+                changed = True
+                gain += int(valid_after) - int(valid_before)
+                clean = clean and valid_after and not valid_before
+                markers += token_markers
+        readings[encoding] = _Reading(changed, gain, clean, all_valid, markers)
+    return _Evidence(genuine=False, all_valid=all(before), tcvn3=readings["tcvn3"], vni=readings["vni"])
+
+
+def _vote(ev: _Evidence) -> Encoding | None:
+    """The encoding one cell speaks for, or None when it cannot tell."""
+    if ev.genuine:
+        return "unicode"
+    t, v = ev.tcvn3, ev.vni
+    if t.gain > 0 and t.gain > v.gain:
+        return "tcvn3"
+    if v.gain > 0 and v.gain > t.gain:
+        return "vni"
+    # Valid as it stands and no legacy reading is also valid: Unicode.
+    if ev.all_valid and not any(r.changed and r.all_valid for r in (t, v)):
+        return "unicode"
+    return None
+
+
+def detect_encoding(texts: Iterable[str | None]) -> Encoding:
+    """Decide a whole file's encoding from all of its text cells.
+
+    Each distinct non-ASCII cell votes: for Unicode when it holds letters
+    only Unicode can hold (ắ, ệ, ơ, đ, combining marks of NFD text) or when
+    it already reads as valid Vietnamese and no legacy reading does; for
+    TCVN3 or VNI when that reading turns more of its words (marker
+    characters such as ``¶``, ``«``, ``ø``, ``ï`` in words that are not
+    Vietnamese as they stand) into valid Vietnamese syllables than the other
+    reading does. Votes are weighted by how often the cell occurs. A legacy
+    encoding wins only with more votes than Unicode and than the other
+    legacy encoding (ties between the two go to the one with more marker
+    characters); plain ASCII files, and anything undecided, are Unicode.
+    """
+    counts = Counter(t for t in texts if isinstance(t, str) and t and not t.isascii())
+    votes: Counter[str] = Counter()
+    markers: Counter[str] = Counter()
+    for text, n in counts.items():
+        ev = _evidence(text)
+        vote = _vote(ev)
+        if vote is not None:
+            votes[vote] += n
+        if not ev.genuine:
+            for encoding in _LEGACY:
+                reading: _Reading = getattr(ev, encoding)
+                if reading.gain > 0:
+                    markers[encoding] += n * reading.markers
+    unicode_votes = votes["unicode"]
+    tcvn3, vni = votes["tcvn3"], votes["vni"]
+    best: Encoding
+    if tcvn3 == vni:
+        if tcvn3 == 0 or markers["tcvn3"] == markers["vni"]:
+            return "unicode"
+        best = "tcvn3" if markers["tcvn3"] > markers["vni"] else "vni"
+    else:
+        best = "tcvn3" if tcvn3 > vni else "vni"
+    return best if votes[best] > unicode_votes else "unicode"
+
+
+#: Minimum legacy marker characters for a single cell to be decoded on its own.
+MIN_CELL_MARKERS = 2
+
+
+def decode_cell_if_unambiguous(text: str) -> str:
+    """Decode one cell of a Unicode file when its characters leave no doubt.
+
+    The cell is decoded from TCVN3 or VNI only if it has no letter that only
+    Unicode can hold, exactly one of the two readings qualifies, and that
+    reading: changes only words that are not Vietnamese as they stand,
+    makes every non-ASCII word a valid Vietnamese syllable, and rests on at
+    least :data:`MIN_CELL_MARKERS` legacy characters. Otherwise the cell is
+    returned unchanged (NFC).
+    """
+    nfc_text = _nfc(text)
+    if text.isascii():
+        return nfc_text
+    ev = _evidence(text)
+    if ev.genuine:
+        return nfc_text
+    candidates = [
+        encoding
+        for encoding in _LEGACY
+        if (r := getattr(ev, encoding)).changed and r.clean and r.all_valid and r.markers >= MIN_CELL_MARKERS
+    ]
+    if len(candidates) != 1:
+        return nfc_text
+    return _DECODERS[candidates[0]](text)
+
+
+def decode_series(s: pl.Series, encoding: Encoding) -> pl.Series:
+    """Decode a polars text series, each distinct value once; nulls stay null."""
+    if s.dtype == pl.Null:
+        return s
+    if s.dtype != pl.Utf8:
+        raise TypeError(f"decode_series needs a text series, got {s.dtype}")
+    convert = _nfc if encoding == "unicode" else _DECODERS.get(encoding)
+    if convert is None:
+        raise ValueError(f"unknown encoding: {encoding!r}")
+    mapping: dict[str, str] = {}
+    for value in s.drop_nulls().unique().to_list():
+        decoded = convert(value)
+        if decoded != value:
+            mapping[value] = decoded
+    if not mapping:
+        return s
+    return s.replace(mapping)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pmis_pipeline.definitions import ALL_ASSETS, ALL_CHECKS
+from assets.resources import PmisResource
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """An empty data folder, selected through PMIS_DATA_DIR as operators do."""
+    data = tmp_path / "data"
+    (data / "inbox").mkdir(parents=True)
+    monkeypatch.setenv("PMIS_DATA_DIR", str(data))
+    monkeypatch.delenv("PMIS_CONFIG", raising=False)
+    return data
+
+
+def materialize_quarter(data: Path, quarter: str, selection: str = "*") -> dg.ExecuteInProcessResult:
+    """A real Dagster run of every asset (and check) for one quarter."""
+    result = dg.materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        partition_key=quarter,
+        resources={"pmis": PmisResource(data_dir=str(data))},
+        selection=selection,
+        raise_on_error=True,
+    )
+    assert result.success
+    return result
+
+
+def query(data: Path, sql: str, params=None) -> list[tuple]:
+    """Ask the published analysts' file, read-only, as an analyst does."""
+    con = duckdb.connect(str(data / "warehouse" / "pmis.duckdb"), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
