@@ -36,9 +36,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import polars as pl
 
@@ -388,8 +387,7 @@ _GENUINE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Reading:
+class _Reading(NamedTuple):
     """What one legacy reading does to a cell's non-ASCII tokens."""
 
     changed: bool  # some token changes
@@ -399,47 +397,65 @@ class _Reading:
     markers: int  # legacy characters in changed tokens that were not valid Vietnamese
 
 
-@dataclass(frozen=True, slots=True)
-class _Evidence:
+class _Evidence(NamedTuple):
     genuine: bool  # holds letters that only Unicode text can hold
     all_valid: bool  # every non-ASCII token is a valid syllable as it stands
     tcvn3: _Reading
     vni: _Reading
 
 
-@lru_cache(maxsize=1 << 16)
-def _token_reading(token: str, encoding: str) -> tuple[bool, bool, int]:
-    """(changed, valid after decoding, marker characters) of one non-ASCII token."""
-    decoded = _DECODERS[encoding](token)
-    if decoded == _nfc(token):
-        return False, _is_valid_syllable(token), 0
-    markers = 0 if _is_valid_syllable(token) else sum(1 for ch in token if ch in _LEGACY_CHARS[encoding])
-    return True, _is_valid_syllable(decoded), markers
+# (changed, valid after decoding, marker characters) of a token under one reading
+_TokenReading = tuple[bool, bool, int]
+
+
+@lru_cache(maxsize=1 << 17)
+def _token_facts(token: str) -> tuple[bool, _TokenReading, _TokenReading]:
+    """(valid as it stands, TCVN3 reading, VNI reading) of one non-ASCII token."""
+    valid = _is_valid_syllable(token)
+    nfc_token = _nfc(token)
+    readings: list[_TokenReading] = []
+    for encoding in _LEGACY:
+        decoded = _DECODERS[encoding](token)
+        if decoded == nfc_token:
+            readings.append((False, valid, 0))
+        else:
+            markers = 0 if valid else sum(1 for ch in token if ch in _LEGACY_CHARS[encoding])
+            readings.append((True, _is_valid_syllable(decoded), markers))
+    return valid, readings[0], readings[1]
+
+
+def _summarise(facts: list[tuple[bool, _TokenReading, _TokenReading]], index: int) -> _Reading:
+    changed = False
+    gain = markers = 0
+    clean = all_valid = True
+    for fact in facts:
+        valid_before = fact[0]
+        token_changed, valid_after, token_markers = fact[index]  # type: ignore[misc]
+        if not valid_after:
+            all_valid = False
+        if token_changed:
+            changed = True
+            gain += valid_after - valid_before
+            if valid_before or not valid_after:
+                clean = False
+            markers += token_markers
+    return _Reading(changed, gain, clean, all_valid, markers)
 
 
 _NO_READING = _Reading(changed=False, gain=0, clean=True, all_valid=True, markers=0)
+_GENUINE_EVIDENCE = _Evidence(genuine=True, all_valid=True, tcvn3=_NO_READING, vni=_NO_READING)
 
 
 def _evidence(text: str) -> _Evidence:
     if _GENUINE_RE.search(text):
-        return _Evidence(genuine=True, all_valid=True, tcvn3=_NO_READING, vni=_NO_READING)
-    tokens = [t for t in _TOKEN_RE.findall(text) if not t.isascii()]
-    before = [_is_valid_syllable(t) for t in tokens]
-    readings: dict[str, _Reading] = {}
-    for encoding in _LEGACY:
-        changed = False
-        gain = markers = 0
-        clean = all_valid = True
-        for token, valid_before in zip(tokens, before, strict=True):
-            token_changed, valid_after, token_markers = _token_reading(token, encoding)
-            all_valid = all_valid and valid_after
-            if token_changed:
-                changed = True
-                gain += int(valid_after) - int(valid_before)
-                clean = clean and valid_after and not valid_before
-                markers += token_markers
-        readings[encoding] = _Reading(changed, gain, clean, all_valid, markers)
-    return _Evidence(genuine=False, all_valid=all(before), tcvn3=readings["tcvn3"], vni=readings["vni"])
+        return _GENUINE_EVIDENCE
+    facts = [_token_facts(t) for t in _TOKEN_RE.findall(text) if not t.isascii()]
+    return _Evidence(
+        genuine=False,
+        all_valid=all(f[0] for f in facts),
+        tcvn3=_summarise(facts, 1),
+        vni=_summarise(facts, 2),
+    )
 
 
 def _vote(ev: _Evidence) -> Encoding | None:
@@ -479,11 +495,10 @@ def detect_encoding(texts: Iterable[str | None]) -> Encoding:
         vote = _vote(ev)
         if vote is not None:
             votes[vote] += n
-        if not ev.genuine:
-            for encoding in _LEGACY:
-                reading: _Reading = getattr(ev, encoding)
-                if reading.gain > 0:
-                    markers[encoding] += n * reading.markers
+        if ev.tcvn3.gain > 0:
+            markers["tcvn3"] += n * ev.tcvn3.markers
+        if ev.vni.gain > 0:
+            markers["vni"] += n * ev.vni.markers
     unicode_votes = votes["unicode"]
     tcvn3, vni = votes["tcvn3"], votes["vni"]
     best: Encoding
@@ -518,8 +533,8 @@ def decode_cell_if_unambiguous(text: str) -> str:
         return nfc_text
     candidates = [
         encoding
-        for encoding in _LEGACY
-        if (r := getattr(ev, encoding)).changed and r.clean and r.all_valid and r.markers >= MIN_CELL_MARKERS
+        for encoding, r in zip(_LEGACY, (ev.tcvn3, ev.vni), strict=True)
+        if r.changed and r.clean and r.all_valid and r.markers >= MIN_CELL_MARKERS
     ]
     if len(candidates) != 1:
         return nfc_text
