@@ -98,7 +98,7 @@ _TCVN3_ROWS: dict[str, tuple[int | None, int, int, int, int, int]] = {
     "â": (0xA9, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB),
     "e": (None, 0xCC, 0xCE, 0xCF, 0xD0, 0xD1),
     "ê": (0xAA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6),
-    "i": (None, 0xD7, 0xD8, 0xDC, 0xDD, 0xDE),
+    "i": (None, 0xD7, 0xD8, 0xDD, 0xDC, 0xDE),
     "o": (None, 0xDF, 0xE1, 0xE2, 0xE3, 0xE4),
     "ô": (0xAB, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9),
     "ơ": (0xAC, 0xEA, 0xEB, 0xEC, 0xED, 0xEE),
@@ -490,7 +490,8 @@ def detect_encoding(texts: Iterable[str | None]) -> Encoding:
     counts = Counter(t for t in texts if isinstance(t, str) and t and not t.isascii())
     votes: Counter[str] = Counter()
     markers: Counter[str] = Counter()
-    for text, n in counts.items():
+    remaining = counts.total()
+    for i, (text, n) in enumerate(counts.most_common(), 1):
         ev = _evidence(text)
         vote = _vote(ev)
         if vote is not None:
@@ -499,6 +500,11 @@ def detect_encoding(texts: Iterable[str | None]) -> Encoding:
             markers["tcvn3"] += n * ev.tcvn3.markers
         if ev.vni.gain > 0:
             markers["vni"] += n * ev.vni.markers
+        remaining -= n
+        if i % 256 == 0:  # stop once the cells left cannot change the outcome
+            ranked = sorted(votes.values(), reverse=True) + [0, 0]
+            if ranked[0] - ranked[1] > remaining:
+                break
     unicode_votes = votes["unicode"]
     tcvn3, vni = votes["tcvn3"], votes["vni"]
     best: Encoding
@@ -541,20 +547,55 @@ def decode_cell_if_unambiguous(text: str) -> str:
     return _DECODERS[candidates[0]](text)
 
 
+def _replace_many_table(encoding: str) -> tuple[list[str], list[str]]:
+    """Patterns (longest first) and replacements for polars ``str.replace_many``."""
+    if encoding == "tcvn3":
+        table = {chr(k): v for k, v in _TCVN3_DECODE_NO_PUNCT.items()}
+    else:
+        table = _VNI_DECODE
+    patterns = sorted(table, key=len, reverse=True)
+    return patterns, [table[p] for p in patterns]
+
+
+_REPLACE_MANY = {encoding: _replace_many_table(encoding) for encoding in _LEGACY}
+
+
+def _decode_unique(values: pl.Series, encoding: str) -> pl.Series:
+    """Decode distinct, non-null values, vectorised where that is exact."""
+    patterns, replacements = _REPLACE_MANY[encoding]
+    try:
+        # Leftmost-first Aho-Corasick with the longest patterns first is the
+        # same greedy longest match as the regex of :func:`decode_vni`.
+        decoded = values.str.replace_many(patterns, replacements, leftmost=True).str.normalize("NFC")
+    except TypeError:  # a polars without ``leftmost``
+        return values.map_elements(_DECODERS[encoding], return_dtype=pl.Utf8)
+    if encoding == "tcvn3":
+        # Words with a cp1252 punctuation view need the per-word rule of decode_tcvn3.
+        tricky = values.str.contains_any(sorted(_TCVN3_PUNCT))
+        if tricky.any():
+            fixed = [decode_tcvn3(v) if t else d for v, d, t in zip(values, decoded, tricky, strict=True)]
+            decoded = pl.Series(values.name, fixed, dtype=pl.Utf8)
+    return decoded
+
+
 def decode_series(s: pl.Series, encoding: Encoding) -> pl.Series:
-    """Decode a polars text series, each distinct value once; nulls stay null."""
+    """Decode a polars text series, each distinct value once; nulls stay null.
+
+    The same result as :func:`decode` on every value, computed on
+    ``s.unique()`` with polars ``str.replace_many`` (one code per pattern,
+    longest match first) and mapped back with ``Series.replace``.
+    """
+    if encoding not in ("unicode", "tcvn3", "vni"):
+        raise ValueError(f"unknown encoding: {encoding!r}")
     if s.dtype == pl.Null:
         return s
     if s.dtype != pl.Utf8:
         raise TypeError(f"decode_series needs a text series, got {s.dtype}")
-    convert = _nfc if encoding == "unicode" else _DECODERS.get(encoding)
-    if convert is None:
-        raise ValueError(f"unknown encoding: {encoding!r}")
-    mapping: dict[str, str] = {}
-    for value in s.drop_nulls().unique().to_list():
-        decoded = convert(value)
-        if decoded != value:
-            mapping[value] = decoded
-    if not mapping:
+    if encoding == "unicode":
+        return s.str.normalize("NFC")
+    values = s.drop_nulls().unique()
+    decoded = _decode_unique(values, encoding)
+    changed = decoded != values
+    if not changed.any():
         return s
-    return s.replace(mapping)
+    return s.replace(values.filter(changed), decoded.filter(changed))

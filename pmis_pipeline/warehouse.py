@@ -27,7 +27,7 @@ import polars as pl
 from pmis_pipeline import schema
 from pmis_pipeline.catalog import UNIT_COLUMNS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # bump on any DDL change: older build databases are recreated
 LOCK_WAIT_SECONDS = 60.0
 
 
@@ -115,7 +115,8 @@ CREATE TABLE IF NOT EXISTS core.staff_rows (
     has_photo BOOLEAN,
     filled_required INTEGER,
     required_cells INTEGER,
-    is_complete BOOLEAN
+    is_complete BOOLEAN,
+    qualification_standard VARCHAR
 );
 CREATE TABLE IF NOT EXISTS core.record_issues (
     quarter VARCHAR NOT NULL,
@@ -129,6 +130,59 @@ CREATE TABLE IF NOT EXISTS core.record_issues (
     severity VARCHAR NOT NULL,
     message VARCHAR,
     value VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.lost_records (
+    quarter VARCHAR NOT NULL,
+    reporting_unit VARCHAR,
+    ma_cb VARCHAR,
+    ho_ten VARCHAR,
+    ma_don_vi VARCHAR,
+    last_quarter VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.catalog_proposals (
+    quarter VARCHAR NOT NULL,
+    proposal VARCHAR,
+    reporting_unit VARCHAR,
+    ma_don_vi VARCHAR,
+    name_sent VARCHAR,
+    name_in_catalog VARCHAR,
+    cap_hoc VARCHAR,
+    n_records BIGINT,
+    reason VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.unit_compliance (
+    quarter VARCHAR NOT NULL,
+    reporting_unit VARCHAR NOT NULL,
+    ten_don_vi VARCHAR,
+    loai VARCHAR,
+    submitted BOOLEAN,
+    first_received_at TIMESTAMP,
+    deadline DATE,
+    days_late INTEGER,
+    n_records BIGINT,
+    completeness_pct DOUBLE,
+    accuracy_pct DOUBLE,
+    photo_pct DOUBLE,
+    lost_records BIGINT,
+    timeliness DOUBLE,
+    score DOUBLE,
+    rank BIGINT
+);
+CREATE TABLE IF NOT EXISTS core.paid_records (
+    quarter VARCHAR NOT NULL,
+    ma_cb VARCHAR NOT NULL,
+    reporting_unit VARCHAR,
+    loai VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.payments (
+    quarter VARCHAR NOT NULL,
+    payee VARCHAR NOT NULL,
+    payee_name VARCHAR,
+    payee_type VARCHAR,
+    item VARCHAR,
+    n_records BIGINT,
+    rate_vnd BIGINT,
+    amount_vnd BIGINT
 );
 {VIEWS}
 """
@@ -163,8 +217,22 @@ SELECT s.quarter, s.ma_cb, s.ma_don_vi, s.reporting_unit, {_STAFF_KEYS},
            WHERE i.quarter = s.quarter AND i.submission_id = s.submission_id
              AND i.row_number = s.row_number AND i.severity = 'error'
        ) AS is_valid,
-       s.submission_id, s.row_number, {_YEAR_ONLY}, s.raw, s.extras
+       s.submission_id, s.row_number, s.qualification_standard, {_YEAR_ONLY}, s.raw, s.extras
 FROM core.staff_rows s;
+
+CREATE OR REPLACE VIEW lost_records AS
+SELECT quarter, reporting_unit, ma_cb, ho_ten, ma_don_vi, last_quarter FROM core.lost_records;
+
+CREATE OR REPLACE VIEW catalog_proposals AS
+SELECT * FROM core.catalog_proposals;
+
+CREATE OR REPLACE VIEW unit_compliance AS
+SELECT quarter, reporting_unit, loai, submitted, first_received_at, deadline, days_late, n_records,
+       completeness_pct, accuracy_pct, photo_pct, lost_records, score, rank, ten_don_vi, timeliness
+FROM core.unit_compliance;
+
+CREATE OR REPLACE VIEW payments AS
+SELECT quarter, payee, payee_type, item, n_records, rate_vnd, amount_vnd, payee_name FROM core.payments;
 """
 
 
@@ -197,10 +265,25 @@ def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
             time.sleep(0.5)
     try:
         if not read_only:
-            con.execute(ddl())
+            _migrate(con)
         yield con
     finally:
         con.close()
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schema; a build database of an older schema version is
+    emptied and recreated (everything in it is rebuilt from the archive by
+    re-materializing the quarters)."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core' AND table_name = 'meta'"
+    ).fetchone()[0]
+    if has_meta:
+        row = con.execute("SELECT value FROM core.meta WHERE key = 'schema_version'").fetchone()
+        if row is None or row[0] != str(SCHEMA_VERSION):
+            con.execute("DROP SCHEMA core CASCADE")
+    con.execute(ddl())
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
 def replace_units(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> None:

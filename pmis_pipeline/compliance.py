@@ -1,0 +1,94 @@
+"""Quarterly compliance of the reporting units: timeliness, completeness,
+accuracy, photos, lost records, score and rank (the contract's default rules,
+weights from the ``[scoring]`` config section)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from pmis_pipeline.warehouse import fetch_frame
+
+
+def unit_compliance(
+    con: duckdb.DuckDBPyConnection, quarter: str, deadline: date, scoring: dict[str, float]
+) -> pl.DataFrame:
+    """One row per reporting unit of the catalog (submitted or not).
+
+    - submitted: at least one readable (accepted or superseded) file arrived;
+    - timeliness: 100 on or before the deadline, 100 - penalty x days late
+      (not below 0), 0 when nothing arrived; days are local calendar days;
+    - completeness_pct: filled required cells / required cells over its staff rows;
+    - accuracy_pct: staff rows with no ``error`` issue / staff rows;
+    - photo_pct: staff rows with a photo / staff rows;
+    - score: weighted sum, rounded to 2 decimals; rank: dense within the
+      group (phong, truc_thuoc) by score, then earlier first receipt, then code.
+    """
+    return fetch_frame(
+        con,
+        """
+        WITH ru AS (
+            SELECT ma_don_vi AS reporting_unit, ten_don_vi, loai FROM core.units
+            WHERE loai IN ('phong', 'truc_thuoc')
+        ), files AS (
+            SELECT reporting_unit, min(received_at) AS first_received_at
+            FROM core.submission_files WHERE quarter = $q AND readable GROUP BY 1
+        ), errors AS (
+            SELECT DISTINCT submission_id, row_number FROM core.record_issues
+            WHERE quarter = $q AND severity = 'error'
+        ), st AS (
+            SELECT s.reporting_unit, count(*) AS n_records,
+                   sum(s.filled_required) AS filled, sum(s.required_cells) AS required,
+                   count(*) FILTER (WHERE e.submission_id IS NULL) AS n_valid,
+                   count(*) FILTER (WHERE s.has_photo) AS n_photo
+            FROM core.staff_rows s
+            LEFT JOIN errors e USING (submission_id, row_number)
+            WHERE s.quarter = $q GROUP BY 1
+        ), lost AS (
+            SELECT reporting_unit, count(*) AS lost_records FROM core.lost_records WHERE quarter = $q GROUP BY 1
+        ), base AS (
+            SELECT $q AS quarter, ru.reporting_unit, ru.ten_don_vi, ru.loai,
+                   f.first_received_at IS NOT NULL AS submitted,
+                   f.first_received_at,
+                   $deadline::DATE AS deadline,
+                   CASE WHEN f.first_received_at IS NULL THEN NULL
+                        ELSE greatest(0, date_diff('day', $deadline::DATE, f.first_received_at::DATE)) END AS days_late,
+                   coalesce(st.n_records, 0) AS n_records,
+                   CASE WHEN coalesce(st.required, 0) = 0 THEN 0.0
+                        ELSE round(100.0 * st.filled / st.required, 2) END AS completeness_pct,
+                   CASE WHEN coalesce(st.n_records, 0) = 0 THEN 0.0
+                        ELSE round(100.0 * st.n_valid / st.n_records, 2) END AS accuracy_pct,
+                   CASE WHEN coalesce(st.n_records, 0) = 0 THEN 0.0
+                        ELSE round(100.0 * st.n_photo / st.n_records, 2) END AS photo_pct,
+                   coalesce(lost.lost_records, 0) AS lost_records
+            FROM ru
+            LEFT JOIN files f USING (reporting_unit)
+            LEFT JOIN st USING (reporting_unit)
+            LEFT JOIN lost USING (reporting_unit)
+        ), scored AS (
+            SELECT *,
+                   CASE WHEN NOT submitted THEN 0.0
+                        ELSE greatest(0.0, 100.0 - $penalty * days_late) END AS timeliness,
+            FROM base
+        ), final AS (
+            SELECT *, round($w_t * timeliness + $w_c * completeness_pct + $w_a * accuracy_pct, 2) AS score
+            FROM scored
+        )
+        SELECT *, dense_rank() OVER (
+                   PARTITION BY loai
+                   ORDER BY score DESC, first_received_at ASC NULLS LAST, reporting_unit ASC
+               ) AS rank
+        FROM final
+        ORDER BY loai, rank
+        """,
+        {
+            "q": quarter,
+            "deadline": deadline,
+            "penalty": float(scoring["penalty_per_day_late"]),
+            "w_t": float(scoring["weight_timeliness"]),
+            "w_c": float(scoring["weight_completeness"]),
+            "w_a": float(scoring["weight_accuracy"]),
+        },
+    )
