@@ -87,6 +87,13 @@ _LOWER_LETTERS: tuple[str, ...] = tuple(
 #: All 134 non-ASCII Vietnamese letters, lowercase then uppercase.
 VIETNAMESE_LETTERS: tuple[str, ...] = _LOWER_LETTERS + tuple(c.upper() for c in _LOWER_LETTERS)
 
+# Letters only Unicode text can hold: Vietnamese letters beyond Latin-1 and the
+# combining marks of NFD text. No legacy view has them.
+_GENUINE_CHARS = [c for c in VIETNAMESE_LETTERS if ord(c) > 0xFF] + [
+    "\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b", "\u0323"
+]  # fmt: skip
+_GENUINE_RE = re.compile("[" + "".join(_GENUINE_CHARS) + "]")
+
 # ---------------------------------------------------------------------------
 # TCVN3 table (TCVN 5712:1993)
 # ---------------------------------------------------------------------------
@@ -98,7 +105,7 @@ _TCVN3_ROWS: dict[str, tuple[int | None, int, int, int, int, int]] = {
     "â": (0xA9, 0xC7, 0xC8, 0xC9, 0xCA, 0xCB),
     "e": (None, 0xCC, 0xCE, 0xCF, 0xD0, 0xD1),
     "ê": (0xAA, 0xD2, 0xD3, 0xD4, 0xD5, 0xD6),
-    "i": (None, 0xD7, 0xD8, 0xDD, 0xDC, 0xDE),
+    "i": (None, 0xD7, 0xD8, 0xDC, 0xDD, 0xDE),
     "o": (None, 0xDF, 0xE1, 0xE2, 0xE3, 0xE4),
     "ô": (0xAB, 0xE5, 0xE6, 0xE7, 0xE8, 0xE9),
     "ơ": (0xAC, 0xEA, 0xEB, 0xEC, 0xED, 0xEE),
@@ -297,14 +304,21 @@ def decode_vni(text: str) -> str:
 
 
 def decode(text: str, encoding: Encoding) -> str:
-    """Decode ``text`` from ``encoding``; ``'unicode'`` only normalises to NFC."""
+    """Decode one cell of a file in ``encoding`` to NFC Unicode.
+
+    ``'unicode'`` only normalises to NFC. In a legacy file, a cell holding a
+    letter that legacy text cannot hold (ắ, ơ, đ, ... or the combining marks
+    of NFD text) was typed in Unicode: it is only normalised, so that its
+    ô, à, ... are not read as legacy codes.
+    """
     if encoding == "unicode":
         return _nfc(text)
-    if encoding == "tcvn3":
-        return decode_tcvn3(text)
-    if encoding == "vni":
-        return decode_vni(text)
-    raise ValueError(f"unknown encoding: {encoding!r}")
+    decoder = _DECODERS.get(encoding)
+    if decoder is None:
+        raise ValueError(f"unknown encoding: {encoding!r}")
+    if _GENUINE_RE.search(text):
+        return _nfc(text)
+    return decoder(text)
 
 
 _DECODERS: dict[str, Callable[[str], str]] = {"tcvn3": decode_tcvn3, "vni": decode_vni}
@@ -381,10 +395,6 @@ def _is_valid_syllable(token: str) -> bool:
 # Evidence: which reading makes a cell Vietnamese
 # ---------------------------------------------------------------------------
 
-# Letters only Unicode text can hold: Vietnamese letters beyond Latin-1 and combining marks (NFD).
-_GENUINE_RE = re.compile(
-    "[" + "".join(c for c in VIETNAMESE_LETTERS if ord(c) > 0xFF) + "\u0300\u0301\u0302\u0303\u0306\u0309\u031b\u0323]"
-)
 
 
 class _Reading(NamedTuple):
@@ -560,20 +570,24 @@ def _replace_many_table(encoding: str) -> tuple[list[str], list[str]]:
 _REPLACE_MANY = {encoding: _replace_many_table(encoding) for encoding in _LEGACY}
 
 
-def _decode_unique(values: pl.Series, encoding: str) -> pl.Series:
-    """Decode distinct, non-null values, vectorised where that is exact."""
+def _decode_unique(values: pl.Series, encoding: Encoding) -> pl.Series:
+    """:func:`decode` of distinct, non-null values, vectorised where that is exact."""
     patterns, replacements = _REPLACE_MANY[encoding]
     try:
         # Leftmost-first Aho-Corasick with the longest patterns first is the
         # same greedy longest match as the regex of :func:`decode_vni`.
-        decoded = values.str.replace_many(patterns, replacements, leftmost=True).str.normalize("NFC")
+        decoded = values.str.replace_many(patterns, replacements, leftmost=True)
     except TypeError:  # a polars without ``leftmost``
-        return values.map_elements(_DECODERS[encoding], return_dtype=pl.Utf8)
+        return values.map_elements(lambda v: decode(v, encoding), return_dtype=pl.Utf8)
+    # Cells typed in Unicode are only normalised (see decode).
+    decoded = pl.select(
+        pl.when(values.str.contains_any(_GENUINE_CHARS)).then(values).otherwise(decoded).str.normalize("NFC")
+    ).to_series()
     if encoding == "tcvn3":
         # Words with a cp1252 punctuation view need the per-word rule of decode_tcvn3.
         tricky = values.str.contains_any(sorted(_TCVN3_PUNCT))
         if tricky.any():
-            fixed = [decode_tcvn3(v) if t else d for v, d, t in zip(values, decoded, tricky, strict=True)]
+            fixed = [decode(v, encoding) if t else d for v, d, t in zip(values, decoded, tricky, strict=True)]
             decoded = pl.Series(values.name, fixed, dtype=pl.Utf8)
     return decoded
 
@@ -581,9 +595,10 @@ def _decode_unique(values: pl.Series, encoding: str) -> pl.Series:
 def decode_series(s: pl.Series, encoding: Encoding) -> pl.Series:
     """Decode a polars text series, each distinct value once; nulls stay null.
 
-    The same result as :func:`decode` on every value, computed on
-    ``s.unique()`` with polars ``str.replace_many`` (one code per pattern,
-    longest match first) and mapped back with ``Series.replace``.
+    The same result as :func:`decode` on every value (so a cell typed in
+    Unicode is only normalised), computed on ``s.unique()`` with polars
+    ``str.replace_many`` (longest pattern first) and mapped back with
+    ``Series.replace``.
     """
     if encoding not in ("unicode", "tcvn3", "vni"):
         raise ValueError(f"unknown encoding: {encoding!r}")

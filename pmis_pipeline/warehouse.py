@@ -27,7 +27,7 @@ import polars as pl
 from pmis_pipeline import schema
 from pmis_pipeline.catalog import UNIT_COLUMNS
 
-SCHEMA_VERSION = 2  # bump on any DDL change: older build databases are recreated
+SCHEMA_VERSION = 3  # bump on any DDL change: older build databases are recreated
 LOCK_WAIT_SECONDS = 60.0
 
 
@@ -168,6 +168,14 @@ CREATE TABLE IF NOT EXISTS core.unit_compliance (
     score DOUBLE,
     rank BIGINT
 );
+CREATE TABLE IF NOT EXISTS core.expectation_results (
+    quarter VARCHAR NOT NULL,
+    expectation VARCHAR,
+    "column" VARCHAR,
+    success BOOLEAN,
+    unexpected_count BIGINT,
+    element_count BIGINT
+);
 CREATE TABLE IF NOT EXISTS core.paid_records (
     quarter VARCHAR NOT NULL,
     ma_cb VARCHAR NOT NULL,
@@ -295,10 +303,27 @@ def replace_units(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> None:
     con.unregister("units_in")
 
 
-def replace_quarter(con: duckdb.DuckDBPyConnection, quarter: str, tables: dict[str, pl.DataFrame]) -> None:
-    """Replace ``quarter``'s rows of each ``core`` table, all in one transaction."""
+def replace_quarter(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    tables: dict[str, pl.DataFrame],
+    updates: dict[str, pl.DataFrame] | None = None,
+) -> None:
+    """Replace ``quarter``'s rows of each ``core`` table, all in one transaction.
+
+    ``updates`` maps a table to a frame keyed by (quarter, submission_id,
+    row_number) whose other columns are written into the matching rows."""
     con.execute("BEGIN")
     try:
+        for table, frame in (updates or {}).items():
+            name = f"upd_{table}"
+            con.register(name, frame.to_arrow())
+            sets = ", ".join(f"{c} = u.{c}" for c in frame.columns if c not in ("quarter", "submission_id", "row_number"))
+            con.execute(
+                f"UPDATE core.{table} t SET {sets} FROM {name} u "
+                "WHERE t.quarter = u.quarter AND t.submission_id = u.submission_id AND t.row_number = u.row_number"
+            )
+            con.unregister(name)
         for table, frame in tables.items():
             con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
             if frame.height:

@@ -272,6 +272,11 @@ def test_decode_dispatch() -> None:
     assert decode("Cã", "tcvn3") == "Có"
     assert decode(nfd("Nguyễn"), "unicode") == "Nguyễn"
     assert decode("Coù", "unicode") == "Coù"
+    # In a legacy file, a cell typed in Unicode (it has ơ, ư, ễ ...) is only normalised ...
+    assert decode("Trường Không có", "vni") == "Trường Không có"
+    assert decode(nfd("Không Nguyễn"), "tcvn3") == "Không Nguyễn"
+    # ... while the codecs themselves read every byte.
+    assert decode_vni("Trường Không có") == "Trường Khơng cĩ"
     with pytest.raises(ValueError):
         decode("x", "latin1")  # type: ignore[arg-type]
 
@@ -421,6 +426,8 @@ def test_decode_series_keeps_nulls_and_decodes_values() -> None:
     assert out.to_list() == ["Nguyễn Văn Thành", None, "Có", "Kinh", None, "Có"]
     t = pl.Series(["B¶o Th¾ng", None, "“B¶o”", "§“"])
     assert decode_series(t, "tcvn3").to_list() == ["Bảo Thắng", None, "“Bảo”", "ĐỎ"]
+    typed_in_unicode = pl.Series(["Coù", "Trường Không có", nfd("Không Nguyễn"), None])
+    assert decode_series(typed_in_unicode, "vni").to_list() == ["Có", "Trường Không có", "Không Nguyễn", None]
     u = pl.Series([nfd("Nguyễn"), None, "Coù"])
     assert decode_series(u, "unicode").to_list() == ["Nguyễn", None, "Coù"]
     assert decode_series(pl.Series([None, None]), "vni").to_list() == [None, None]
@@ -461,7 +468,10 @@ def test_decode_series_is_fast() -> None:
     originals: dict[str, list[str | None]] = {}
     for j in range(20):
         if j < 3:  # names: almost every value distinct
-            values = [f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}" for _ in range(rows)]
+            values = [
+                f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+                for _ in range(rows)
+            ]
         else:
             col = COLUMNS[j % len(COLUMNS)]
             values = [rng.choice(col) if rng.random() > 0.05 else None for _ in range(rows)]

@@ -1,0 +1,1 @@
+"""Dagster asset checks and Great Expectations suites."""
