@@ -21,7 +21,13 @@ VNI is a base letter followed by a modifier byte (``aø`` = à, ``aá`` = ấ,
 ``aé`` = ắ), with single bytes for ơ (``ô``), ư (``ö``), đ (``ñ``), the toned
 i's (``ì í æ ó ò`` = ì í ỉ ĩ ị) and ỵ (``î``). Decoding is greedy
 longest-match; a modifier of the other case than its base letter is read in
-the base letter's case.
+the base letter's case, and a tone byte after i or y (``iø``, ``yï``) as
+that toned letter, though VNI itself writes those as single bytes.
+
+:func:`decode_tcvn3` and :func:`decode_vni` read every byte. :func:`decode`
+and :func:`decode_series`, which decode the cells of a legacy file, leave a
+cell that holds letters no legacy text can hold (ắ, ơ, đ, NFD marks) as the
+Unicode it was typed in, only normalised to NFC.
 
 Both encodings reuse Latin-1 letters that also occur in Unicode Vietnamese
 (à, á, ô, ...), so a file's encoding is decided from all of its cells
@@ -394,7 +400,6 @@ def _is_valid_syllable(token: str) -> bool:
 # ---------------------------------------------------------------------------
 # Evidence: which reading makes a cell Vietnamese
 # ---------------------------------------------------------------------------
-
 
 
 class _Reading(NamedTuple):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import shutil
 import subprocess
-import time
 import unicodedata
 
 import polars as pl
@@ -460,8 +459,8 @@ def test_decode_series_matches_decode_on_random_text(encoding: str) -> None:
     assert decode_series(s, encoding).to_list() == expected  # type: ignore[arg-type]
 
 
-def test_decode_series_is_fast() -> None:
-    """A 20,000-row file with 20 text columns decodes well under a second."""
+def test_decode_series_on_a_whole_file() -> None:
+    """A 20,000-row file with 20 text columns decodes exactly (speed: bench/)."""
     rng = random.Random(3)
     rows = 20_000
     columns: dict[str, list[str | None]] = {}
@@ -478,10 +477,5 @@ def test_decode_series_is_fast() -> None:
         originals[f"c{j}"] = values
         columns[f"c{j}"] = [encode_vni(v) if v is not None else None for v in values]
     frame = pl.DataFrame(columns)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        out = frame.with_columns(decode_series(frame.get_column(c), "vni") for c in frame.columns)
-        best = min(best, time.perf_counter() - start)
-    assert best < 1.0
+    out = frame.with_columns(decode_series(frame.get_column(c), "vni") for c in frame.columns)
     assert out.equals(pl.DataFrame(originals))
