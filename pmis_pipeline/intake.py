@@ -188,6 +188,7 @@ def ingest_quarter(
             "n_photos": 0,
         }
         first_by_sha.setdefault(receipt.sha256, sid)
+        raw = None
         try:
             raw = read_submission(archive.object_path(receipt.sha256), receipt.file_name)
             info_values = [v for k, v in raw.info.items() if k in ("reporting_unit_name", "prepared_by")]
@@ -200,6 +201,9 @@ def ingest_quarter(
             records, legacy_cells = _records_frame(raw, quarter, sid, unit, encoding)
         except RejectedFile as exc:
             row["error"] = str(exc)
+            declared = (raw.info.get("reporting_unit") or "").strip().upper() if raw is not None else ""
+            if declared in reporting:  # e.g. a wrong quarter: the unit is told in its feedback workbook
+                row["reporting_unit"] = declared
             messages.append(str(exc))
             sub_rows.append(row)
             say(f"[{i}/{len(receipts)}] {receipt.file_name}: rejected")
