@@ -81,6 +81,13 @@ def grade_group(ma_ngach: str) -> SalaryGroup:
     return salary_groups()[row["salary_group"][0]]
 
 
+@cache
+def qualification_standards() -> dict[str, str]:
+    """School level -> the qualification a teacher needs to be "Đạt chuẩn"."""
+    table = pl.read_csv(REFERENCE_DIR / "qualification_standards.csv", infer_schema=False)
+    return dict(zip(table["cap_hoc"].to_list(), table["min_trinh_do"].to_list()))
+
+
 QUALIFICATION_ORDER: tuple[str, ...] = (
     "Chưa qua đào tạo", "Sơ cấp", "Trung cấp", "Cao đẳng", "Đại học", "Thạc sĩ", "Tiến sĩ",
 )

@@ -1,0 +1,173 @@
+"""A Great Expectations (1.x) column suite built from the record schema.
+
+GX is called directly (the dagster-ge integration is pinned to GX < 1): an
+ephemeral context, a pandas data source, one whole-dataframe batch of the
+quarter's staff rows, result format COMPLETE with ``row_key`` as the
+unexpected-index column so that each failing value maps back to its row.
+
+The suite is derived from :mod:`pmis_pipeline.schema` (no column is listed by
+hand) and mirrors the per-record rules of :mod:`pmis_pipeline.rules`:
+
+* ``ExpectColumnValuesToNotBeNull`` for every unconditionally required key,
+  on the cell *as received* with blanks made null (column ``raw_<key>``): the
+  ``required`` rule and the completeness measure count the same cells, and an
+  unreadable date is not "missing" (it is ``invalid_value``);
+* ``ExpectColumnValuesToBeInSet`` for every catalog field (and the grade
+  code), on the typed value (accepted variants already mapped to the stored
+  form): ``not_in_catalog``;
+* ``ExpectColumnValuesToMatchRegex`` for the fields with a format pattern
+  (``rules.FORMAT_PATTERNS``: ma_cb, so_cmnd): ``ma_cb_format``,
+  ``id_number_format``;
+* ``ExpectColumnValuesToBeBetween`` for the numeric ranges
+  (``rules.VALUE_RANGES``: bac_luong 1..12): ``step_out_of_range``.
+
+GX is kept silent: no analytics (``GX_ANALYTICS_ENABLED=False`` is set before
+it is imported), no progress bars, no network.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before great_expectations is imported
+
+import great_expectations as gx  # noqa: E402
+import pandas as pd  # noqa: E402
+import polars as pl  # noqa: E402
+from great_expectations.data_context import AbstractDataContext  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+from pmis_pipeline import schema  # noqa: E402
+from pmis_pipeline.reference import catalog_values, grades  # noqa: E402
+from pmis_pipeline.rules import FORMAT_PATTERNS, VALUE_RANGES  # noqa: E402
+
+SUITE_NAME = "pmis_staff_rows"
+ROW_KEY = "row_key"
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_KEY]}
+FAILURE_SCHEMA: dict[str, pl.DataType] = {
+    ROW_KEY: pl.Int64(),
+    "field": pl.Utf8(),
+    "expectation": pl.Utf8(),
+    "value": pl.Utf8(),
+}
+
+
+def filled_column(key: str) -> str:
+    """GX column of a required key's cell as received, blanks null."""
+    return f"raw_{key}"
+
+
+def _accepted(field: schema.Field) -> list[str] | None:
+    if field.catalog:
+        return list(catalog_values(field.catalog))
+    if field.kind == "grade":
+        return grades()["ma_ngach"].to_list()
+    return None
+
+
+def build_suite() -> gx.ExpectationSuite:
+    """The column suite, derived from the schema's fields (in a fresh ephemeral context:
+    GX 1.x needs an active context to build a suite)."""
+    _context()
+    return _suite()
+
+
+def _suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name=SUITE_NAME)
+    for f in schema.FIELDS:
+        if f.required == "yes":
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=filled_column(f.key)))
+        accepted = _accepted(f)
+        if accepted is not None:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(column=f.key, value_set=accepted))
+        if f.key in FORMAT_PATTERNS:
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToMatchRegex(column=f.key, regex=FORMAT_PATTERNS[f.key]))
+        if f.key in VALUE_RANGES:
+            low, high = VALUE_RANGES[f.key]
+            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(column=f.key, min_value=low, max_value=high))
+    return suite
+
+
+def _field_of(column: str) -> str:
+    return column.removeprefix("raw_") if column.startswith("raw_") and column[4:] in schema.FIELD_BY_KEY else column
+
+
+def _gx_frame(staff: pl.DataFrame, suite: gx.ExpectationSuite) -> pd.DataFrame:
+    """The columns the suite reads, as pandas, with ``row_key`` = the row's position in ``staff``."""
+    exprs: list[pl.Expr] = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_KEY)]
+    seen: set[str] = set()
+    for exp in suite.expectations:
+        column = exp.column
+        if column in seen:
+            continue
+        seen.add(column)
+        key = _field_of(column)
+        if column != key:
+            text = pl.col("raw").struct.field(key).str.strip_chars()
+            exprs.append(pl.when(text == "").then(None).otherwise(text).alias(column))
+        else:
+            exprs.append(pl.col(key))
+    return staff.select(exprs).to_pandas()
+
+
+def _text(value) -> str | None:
+    """A failing value as text (None for a missing one); whole floats lose their ``.0``."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() else str(value)
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _context() -> AbstractDataContext:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return context
+
+
+def run_suite(staff: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
+    """Validate one quarter's staff rows.
+
+    Returns ``(failures, summary)``: one failure row per failing value
+    (``row_key`` = 0-based position of the row in ``staff``, ``field`` = the
+    schema key, ``expectation`` = the GX expectation type, ``value`` = the value
+    as text, None when missing) and one summary dict per expectation
+    (``expectation``, ``column`` (the schema key), ``success``,
+    ``unexpected_count``, ``element_count``).
+    """
+    context = _context()
+    suite = _suite()
+    asset = context.data_sources.add_pandas("pmis").add_dataframe_asset("staff_rows")
+    batch = asset.add_batch_definition_whole_dataframe("quarter").get_batch(
+        batch_parameters={"dataframe": _gx_frame(staff, suite)}
+    )
+    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    failures: list[dict] = []
+    summary: list[dict] = []
+    for r in result.results:
+        config = r.expectation_config
+        column = config.kwargs["column"]
+        field = _field_of(column)
+        details = r.result or {}
+        summary.append(
+            {
+                "expectation": config.type,
+                "column": field,
+                "success": bool(r.success),
+                "unexpected_count": int(details.get("unexpected_count") or 0),
+                "element_count": int(details.get("element_count") or 0),
+            }
+        )
+        for item in details.get("unexpected_index_list") or []:
+            failures.append(
+                {ROW_KEY: int(item[ROW_KEY]), "field": field, "expectation": config.type, "value": _text(item.get(column))}
+            )
+    return pl.DataFrame(failures, schema=FAILURE_SCHEMA) if failures else pl.DataFrame(schema=FAILURE_SCHEMA), summary
