@@ -34,8 +34,10 @@ MAX_AMOUNT = 10**15 - 1
 
 
 def _check(amount: int) -> int:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        # numpy/polars integers are accepted through __index__
+    if isinstance(amount, bool):
+        raise TypeError(f"amount must be a whole number of đồng, got {amount!r}")
+    if not isinstance(amount, int):
+        # numpy integers are accepted through __index__
         try:
             amount = amount.__index__()  # type: ignore[union-attr]
         except AttributeError:

@@ -1,0 +1,873 @@
+"""Shared building blocks of the Department's printable workbooks (openpyxl).
+
+Everything a document writes goes through :func:`put`, which stores text in
+NFC and never as a formula: a string that Excel would run (beginning with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is stored as a plain
+string cell with the "quote prefix" style flag, the same state Excel gives a
+cell typed with a leading apostrophe. The text itself is kept unchanged (no
+character added); reading the file back gives ``data_type == "s"``.
+
+Layout conventions (Decree 30/2020 style, as the Department's letters use):
+Times New Roman 12-13, A4, title block with the agency on the left and the
+national motto on the right, place and date in italics, signature blocks
+with the title in bold capitals and the name in bold.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.indexed_list import IndexedList
+from openpyxl.worksheet.pagebreak import Break
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.workbook import Workbook
+
+from pmis_pipeline.documents.money import amount_in_words, format_vnd
+from pmis_pipeline.quarters import Quarter
+
+FONT_NAME = "Times New Roman"
+BODY_SIZE = 13
+TABLE_SIZE = 12
+SMALL_SIZE = 11
+TITLE_SIZE = 14
+
+FMT_VND = "#,##0"
+FMT_INT = "#,##0"
+FMT_PCT = "0.0"
+FMT_DATE = "dd/mm/yyyy"
+
+TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+ORG_PARENT = "UBND TỈNH BẾN TRE"
+ORG_NAME = "SỞ GIÁO DỤC VÀ ĐÀO TẠO"
+ORG_FULL = "Sở Giáo dục và Đào tạo Bến Tre"
+NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+PLACE = "Bến Tre"
+LETTER_346 = (
+    "công văn số 346/SGD&ĐT-TCCB ngày 02/4/2009 của Sở Giáo dục và Đào tạo Bến Tre "
+    "về việc hoàn thiện chương trình PMIS phiên bản mới"
+)
+
+#: First-line indent of body paragraphs (about 1 cm in Times New Roman 13).
+FIRST_LINE = "\u00a0" * 6
+
+#: Words that start a "Bằng chữ" line (see :func:`read_back_totals`).
+WORDS_PREFIX = "Bằng chữ:"
+
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADER_FILL = PatternFill("solid", fgColor="D9D9D9")
+
+# --------------------------------------------------------------------------
+# Text and formula escaping
+# --------------------------------------------------------------------------
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Characters XML 1.0 cannot carry (openpyxl would raise IllegalCharacterError).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def clean_text(text: str) -> str:
+    """NFC, without the control characters a workbook cannot store."""
+    return unicodedata.normalize("NFC", _ILLEGAL.sub("", text))
+
+
+def is_formula_like(text: str) -> bool:
+    """True for text that Excel (or openpyxl) would take for a formula."""
+    return text.startswith(FORMULA_PREFIXES)
+
+
+def escape_cell(cell: Cell) -> Cell:
+    """Make a formula-like string value of ``cell`` plain text (quote prefix)."""
+    if isinstance(cell.value, str) and is_formula_like(cell.value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def cell_value(value: Any) -> Any:
+    """A value as a cell should hold it: NFC text, naive local datetimes."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    if isinstance(value, datetime):
+        return local_naive(value)
+    if isinstance(value, (int, float, Decimal, date)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+    return clean_text(str(value))
+
+
+def put(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    value: Any = None,
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    size: float = TABLE_SIZE,
+    h: str | None = None,
+    v: str = "center",
+    wrap: bool = False,
+    indent: int = 0,
+    border: bool = False,
+    fmt: str | None = None,
+    fill: PatternFill | None = None,
+    merge_to: int | None = None,
+) -> Cell:
+    """Write one cell (the only way documents write values).
+
+    ``merge_to`` merges ``col..merge_to`` on the row (borders applied to every
+    cell of the range so they print on every side).
+    """
+    cell = ws.cell(row=row, column=col)
+    cell.value = cell_value(value)
+    escape_cell(cell)
+    cell.font = Font(name=FONT_NAME, size=size, bold=bold, italic=italic, underline="single" if underline else None)
+    cell.alignment = Alignment(horizontal=h, vertical=v, wrap_text=wrap, indent=indent)
+    if fmt:
+        cell.number_format = fmt
+    if fill is not None:
+        cell.fill = fill
+    last = merge_to if merge_to is not None and merge_to > col else col
+    if last > col:
+        ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=last)
+    if border:
+        for c in range(col, last + 1):
+            ws.cell(row=row, column=c).border = BORDER
+    return cell
+
+
+# --------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------
+
+
+def local_naive(moment: datetime) -> datetime:
+    """Local (Asia/Ho_Chi_Minh) wall-clock time without tzinfo (Excel has none)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(TIMEZONE).replace(tzinfo=None)
+    return moment
+
+
+def _dm(n: int, pad_below: int) -> str:
+    return f"{n:02d}" if n < pad_below else str(n)
+
+
+def date_words(day: date | None) -> str:
+    """``ngày 02 tháng 4 năm 2009`` (day below 10 and months 1-2 padded, as
+    in the Department's letters); dotted blanks to fill by hand without a date."""
+    if day is None:
+        return "ngày ...... tháng ...... năm ........"
+    return f"ngày {_dm(day.day, 10)} tháng {_dm(day.month, 3)} năm {day.year}"
+
+
+def place_date(day: date | None = None, place: str = PLACE) -> str:
+    """``Bến Tre, ngày 02 tháng 4 năm 2009`` or the dotted form."""
+    return f"{place}, {date_words(day)}"
+
+
+def date_short(day: date | datetime | None) -> str:
+    """``02/4/2009`` as in a reference line."""
+    if day is None:
+        return ""
+    return f"{day.day:02d}/{_dm(day.month, 3)}/{day.year}"
+
+
+def format_datetime(moment: datetime | None, missing: str = "") -> str:
+    """``20/04/2009 16:05`` in local time."""
+    if moment is None:
+        return missing
+    return local_naive(moment).strftime("%d/%m/%Y %H:%M")
+
+
+def quarter_of(key: str | Quarter) -> Quarter:
+    return key if isinstance(key, Quarter) else Quarter.parse_key(str(key).strip())
+
+
+def quarter_title(key: str | Quarter) -> str:
+    """``Quý 1 năm 2009``."""
+    label = quarter_of(key).label_vi
+    return label[:1].upper() + label[1:]
+
+
+def district_offices_wording(key: str | Quarter) -> str:
+    """The district-level wording of the period: Bến Tre became a city
+    (thành phố) in August 2009, so the letters of the first half of 2009
+    say "huyện, thị xã"."""
+    return "huyện, thị xã" if quarter_of(key) < Quarter(2009, 3) else "huyện, thành phố"
+
+
+# --------------------------------------------------------------------------
+# Page setup and columns
+# --------------------------------------------------------------------------
+
+CM = 1 / 2.54
+
+
+def setup_page(
+    ws: Worksheet,
+    *,
+    landscape: bool = False,
+    title_rows: tuple[int, int] | None = None,
+    margins_cm: tuple[float, float, float, float] | None = None,
+    footer: bool = True,
+    gridlines: bool = False,
+) -> None:
+    """A4, fit to one page wide (any number of pages tall), centred.
+
+    ``title_rows`` repeat on every printed page; ``margins_cm`` is
+    (top, bottom, left, right), by default 2/2/3/1.5 cm in portrait (Decree
+    30/2020) and 1.5/1.5/2/1.5 cm in landscape tables.
+    """
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if landscape else ws.ORIENTATION_PORTRAIT
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    top, bottom, left, right = margins_cm or ((1.5, 1.5, 2.0, 1.5) if landscape else (2.0, 2.0, 3.0, 1.5))
+    ws.page_margins.top = top * CM
+    ws.page_margins.bottom = bottom * CM
+    ws.page_margins.left = left * CM
+    ws.page_margins.right = right * CM
+    ws.page_margins.header = 0.6 * CM
+    ws.page_margins.footer = 0.6 * CM
+    ws.print_options.horizontalCentered = True
+    if title_rows is not None:
+        ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+    if footer:
+        ws.oddFooter.center.text = "Trang &P/&N"
+        ws.oddFooter.center.font = f"{FONT_NAME},Italic"
+        ws.oddFooter.center.size = 10
+    ws.sheet_view.showGridLines = gridlines
+
+
+def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+
+
+def span_width(ws: Worksheet, first: int, last: int) -> float:
+    total = 0.0
+    for c in range(first, last + 1):
+        w = ws.column_dimensions[get_column_letter(c)].width
+        total += w if w else 8.43
+    return total
+
+
+# Advance widths (1/1000 em) of Times New Roman (= Liberation Serif, its
+# metric-compatible clone) for printable ASCII; a Vietnamese letter takes its
+# base letter's width (horned ơ/ư a little more).
+_TNR_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~ "
+_TNR_WIDTHS = (
+    500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 444, 500, 444, 500, 444, 333, 500, 500, 278, 278, 500, 278,
+    778, 500, 500, 500, 500, 333, 389, 278, 500, 500, 722, 500, 500, 444, 722, 667, 667, 722, 611, 556, 722, 722,
+    333, 389, 722, 611, 889, 722, 722, 556, 722, 667, 556, 611, 722, 722, 944, 722, 722, 611, 333, 408, 500, 500,
+    833, 778, 180, 333, 333, 500, 564, 250, 333, 250, 278, 278, 278, 564, 564, 564, 444, 921, 333, 278, 333, 469,
+    500, 333, 480, 200, 480, 541, 250,
+)
+_TNR = dict(zip(_TNR_CHARS, _TNR_WIDTHS))
+_TNR.update({"\u00a0": 250, "–": 500, "—": 1000, "…": 1000, "─": 1000})
+_HORN = set("ơờởỡớợưừửữứựƠỜỞỠỚỢƯỪỬỮỨỰ")
+
+
+def text_px(text: str, size: float, bold: bool = False) -> float:
+    """Printed width of ``text`` in pixels (96 dpi) in Times New Roman."""
+    total = 0
+    for ch in text:
+        w = _TNR.get(ch)
+        if w is None:
+            base = unicodedata.normalize("NFD", ch.replace("đ", "d").replace("Đ", "D"))[:1]
+            w = _TNR.get(base, 556) + (60 if ch in _HORN else 0)
+        total += w
+    return total / 1000 * size * 4 / 3 * (1.05 if bold else 1.0)
+
+
+def line_count(text: str, width: float, size: float = TABLE_SIZE, bold: bool = False, *, indent: int = 0, ncols: int = 1) -> int:
+    """Lines a wrapped ``text`` takes in a cell ``width`` column units wide
+    (``ncols`` merged columns, ``indent`` levels): greedy word wrap with the
+    font's advance widths; a column unit is 7 px plus 5 px per column."""
+    avail = max(20.0, (width * 7 + 5 * ncols - 6 - 9 * indent) * 0.97)
+    space = text_px(" ", size, bold)
+    lines = 0
+    for para in str(text).split("\n"):
+        n, cur = 1, 0.0
+        for word in para.split(" "):
+            w = text_px(word, size, bold)
+            need = w if cur == 0 else cur + space + w
+            if need <= avail:
+                cur = need
+            else:
+                extra = int(w // avail)
+                n += 1 + extra if cur else extra
+                cur = w - extra * avail
+        lines += n
+    return max(1, lines)
+
+
+def row_height(lines: int, size: float = TABLE_SIZE, pad: float = 3.0) -> float:
+    return round(lines * size * 1.25 + pad, 1)
+
+
+def fit_row(
+    ws: Worksheet,
+    row: int,
+    texts: Iterable[tuple[str, float] | tuple[str, float, int, int]],
+    size: float = TABLE_SIZE,
+    bold: bool = False,
+    minimum: float = 0.0,
+) -> None:
+    """Set the height of ``row`` for the wrapped cells it holds, given as
+    ``(text, width)`` or ``(text, width, indent, ncols)``."""
+    counts = []
+    for item in texts:
+        text, width, indent, ncols = (*item, 0, 1)[:4] if len(item) == 2 else item  # type: ignore[misc]
+        if text:
+            counts.append(line_count(text, width, size, bold, indent=indent, ncols=ncols))
+    ws.row_dimensions[row].height = max(minimum, row_height(max(counts, default=1), size))
+
+
+# A4 in points (portrait width, height).
+A4_PT = (595.28, 841.89)
+DEFAULT_ROW_PT = 15.0
+
+
+def _column_pt(width: float) -> float:
+    """Printed width of a column: ``width`` characters of 7 px plus 5 px of
+    padding at 96 dpi, in points."""
+    return (width * 7 + 5) * 0.75
+
+
+def print_scale(ws: Worksheet, last_col: int) -> float:
+    """The zoom that fit-to-width gives the columns ``1..last_col``."""
+    landscape = ws.page_setup.orientation == ws.ORIENTATION_LANDSCAPE
+    paper_w = A4_PT[1] if landscape else A4_PT[0]
+    printable = paper_w - (ws.page_margins.left + ws.page_margins.right) * 72
+    content = sum(_column_pt(ws.column_dimensions[get_column_letter(c)].width or 8.43) for c in range(1, last_col + 1))
+    return min(1.0, printable / content) if content else 1.0
+
+
+def keep_together(ws: Worksheet, blocks: Sequence[tuple[int, int]], *, last_col: int, last_row: int) -> list[int]:
+    """Insert page breaks so that each ``(first, last)`` row block (a table's
+    end with its total and words, a signature block) prints on one page.
+
+    Call after the page setup, the column widths and the row heights are
+    final. Simulates the printed pages (A4, margins, fit-to-width zoom,
+    repeated title rows); a block taller than a page is left alone. Returns
+    the rows before which a break was inserted.
+    """
+    landscape = ws.page_setup.orientation == ws.ORIENTATION_LANDSCAPE
+    paper_h = A4_PT[0] if landscape else A4_PT[1]
+    # a little slack for the renderer's own rounding
+    page = (paper_h - (ws.page_margins.top + ws.page_margins.bottom) * 72) * 0.97
+    scale = print_scale(ws, last_col)
+
+    def height(r: int) -> float:
+        h = ws.row_dimensions[r].height if r in ws.row_dimensions else None
+        return (h if h is not None else DEFAULT_ROW_PT) * scale
+
+    titles = (0, -1)
+    if ws.print_title_rows:
+        a, b = (int(x) for x in re.findall(r"\d+", ws.print_title_rows)[:2])
+        titles = (a, b)
+    title_h = sum(height(r) for r in range(titles[0], titles[1] + 1)) if titles[0] else 0.0
+    starts = {first: last for first, last in blocks}
+    inserted: list[int] = []
+    y = 0.0
+    for r in range(1, last_row + 1):
+        repeat = title_h if r > titles[1] else 0.0
+        if r in starts and y > repeat:
+            block = sum(height(x) for x in range(r, starts[r] + 1))
+            if y + block > page and repeat + block <= page:
+                ws.row_breaks.append(Break(id=r - 1))
+                inserted.append(r)
+                y = repeat
+        h = height(r)
+        if y + h > page and y > repeat:
+            y = repeat
+        y += h
+    return inserted
+
+
+# --------------------------------------------------------------------------
+# Blocks: title block, headings, paragraphs, signatures
+# --------------------------------------------------------------------------
+
+
+def write_title_block(
+    ws: Worksheet,
+    row: int,
+    *,
+    left: tuple[int, int],
+    right: tuple[int, int],
+    number: str | None = None,
+    subject: str | None = None,
+    day: date | None = None,
+    show_date: bool = True,
+    org_lines: Sequence[str] = (ORG_PARENT, ORG_NAME),
+    size: float = 12,
+) -> int:
+    """The Department's heading: agency left, national motto right, then the
+    document number (left) and the place and date (right, italic).
+
+    Returns the next free row.
+    """
+    lc, lc2 = left
+    rc, rc2 = right
+    put(ws, row, lc, org_lines[0], size=size, h="center", merge_to=lc2)
+    put(ws, row, rc, NATION, bold=True, size=size, h="center", merge_to=rc2)
+    put(ws, row + 1, lc, org_lines[1], bold=True, size=size, h="center", merge_to=lc2)
+    put(ws, row + 1, rc, MOTTO, bold=True, size=size + 1, h="center", merge_to=rc2)
+    # the short rules under the agency name and the motto, as in print
+    put(ws, row + 2, lc, "───────", size=size - 2, h="center", v="top", merge_to=lc2)
+    put(ws, row + 2, rc, "───────────────", size=size - 2, h="center", v="top", merge_to=rc2)
+    for r, height in ((row, 17), (row + 1, 18), (row + 2, 12)):
+        ws.row_dimensions[r].height = height
+    nxt = row + 3
+    if number is not None or show_date:
+        if number is not None:
+            put(ws, nxt, lc, number, size=size, h="center", merge_to=lc2)
+        if show_date:
+            put(ws, nxt, rc, place_date(day), italic=True, size=size, h="center", merge_to=rc2)
+        ws.row_dimensions[nxt].height = 18
+        nxt += 1
+    if subject:
+        put(ws, nxt, lc, subject, size=size - 1, h="center", v="top", wrap=True, merge_to=lc2)
+        fit_row(ws, nxt, [(subject, span_width(ws, lc, lc2), 0, lc2 - lc + 1)], size=size - 1)
+        nxt += 1
+    return nxt
+
+
+def write_nation_heading(ws: Worksheet, row: int, cols: tuple[int, int], size: float = 13) -> int:
+    """National motto alone, centred (contracts and minutes between parties)."""
+    put(ws, row, cols[0], NATION, bold=True, size=size, h="center", merge_to=cols[1])
+    put(ws, row + 1, cols[0], MOTTO, bold=True, size=size + 1, h="center", merge_to=cols[1])
+    put(ws, row + 2, cols[0], "───────────────", size=size - 3, h="center", v="top", merge_to=cols[1])
+    ws.row_dimensions[row].height = 18
+    ws.row_dimensions[row + 1].height = 19
+    ws.row_dimensions[row + 2].height = 12
+    return row + 3
+
+
+def write_heading(
+    ws: Worksheet,
+    row: int,
+    cols: tuple[int, int],
+    text: str,
+    *,
+    size: float = TITLE_SIZE,
+    bold: bool = True,
+    italic: bool = False,
+    height: float | None = None,
+) -> int:
+    """One centred line (document title, subtitle) across ``cols``."""
+    put(ws, row, cols[0], text, bold=bold, italic=italic, size=size, h="center", wrap=True, merge_to=cols[1])
+    lines = line_count(text, span_width(ws, *cols), size, bold, ncols=cols[1] - cols[0] + 1)
+    ws.row_dimensions[row].height = height or row_height(lines, size, pad=4)
+    return row + 1
+
+
+def write_paragraph(
+    ws: Worksheet,
+    row: int,
+    cols: tuple[int, int],
+    text: str,
+    *,
+    size: float = BODY_SIZE,
+    bold: bool = False,
+    italic: bool = False,
+    h: str = "justify",
+    indent: int = 0,
+    first_line: bool = False,
+    space: float = 2.0,
+) -> int:
+    """A wrapped paragraph in a merged row; the row is as tall as the text.
+
+    ``indent`` indents every line (cell indent); ``first_line`` indents the
+    first line only, as body paragraphs of administrative documents are
+    (leading spaces: a cell has no first-line indent)."""
+    if first_line:
+        text = FIRST_LINE + text
+    put(ws, row, cols[0], text, bold=bold, italic=italic, size=size, h=h, v="top", wrap=True, indent=indent, merge_to=cols[1])
+    lines = line_count(text, span_width(ws, *cols), size, bold, indent=indent, ncols=cols[1] - cols[0] + 1)
+    ws.row_dimensions[row].height = row_height(lines, size, pad=space + 2)
+    return row + 1
+
+
+@dataclass
+class Signature:
+    """One signature block: title lines (bold capitals), the note in italics,
+    room to sign and the signer's name (bold)."""
+
+    titles: Sequence[str]
+    name: str = ""
+    note: str = "(Ký, ghi rõ họ tên)"
+
+
+def title_lines(title: str) -> list[str]:
+    """``"KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC"`` or a two-line string -> its lines."""
+    parts = re.split(r"\s*(?:\n|\s/\s)\s*", title.strip())
+    return [p for p in parts if p]
+
+
+def write_signatures(
+    ws: Worksheet,
+    row: int,
+    blocks: Sequence[tuple[tuple[int, int], Signature]],
+    *,
+    size: float = BODY_SIZE,
+    space_rows: int = 4,
+) -> int:
+    """Signature blocks side by side starting at ``row``; returns the next row."""
+    depth = max(len(sig.titles) for _, sig in blocks)
+    for (c1, c2), sig in blocks:
+        r = row
+        for t in sig.titles:
+            put(ws, r, c1, t, bold=True, size=size, h="center", merge_to=c2)
+            r += 1
+        r = row + depth
+        if sig.note:
+            put(ws, r, c1, sig.note, italic=True, size=size - 1, h="center", merge_to=c2)
+        put(ws, row + depth + 1 + space_rows, c1, sig.name, bold=True, size=size, h="center", merge_to=c2)
+    for r in range(row, row + depth + 2 + space_rows):
+        ws.row_dimensions[r].height = 18
+    return row + depth + 2 + space_rows
+
+
+def write_recipients(ws: Worksheet, row: int, cols: tuple[int, int], items: Sequence[str], size: float = 11) -> int:
+    """``Nơi nhận:`` (bold italic 12) and its lines (11)."""
+    put(ws, row, cols[0], "Nơi nhận:", bold=True, italic=True, size=12, h="left", merge_to=cols[1])
+    r = row + 1
+    for item in items:
+        put(ws, r, cols[0], item, size=size, h="left", merge_to=cols[1])
+        r += 1
+    return r
+
+
+# --------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------
+
+Kind = Literal["text", "center", "int", "vnd", "pct", "date", "datetime"]
+
+
+@dataclass
+class Column:
+    """A table column: its header, kind (number format and alignment) and the
+    sheet columns it spans (``span`` > 1 merges cells on every row)."""
+
+    header: str
+    kind: Kind = "text"
+    wrap: bool = True
+    span: int = 1
+    formats: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fmt(self) -> str | None:
+        return {"int": FMT_INT, "vnd": FMT_VND, "pct": FMT_PCT, "date": FMT_DATE, "datetime": "dd/mm/yyyy hh:mm"}.get(self.kind)
+
+    @property
+    def pad(self) -> int:
+        """Cell indent keeping left/right aligned values off the border."""
+        return 0 if self.align == "center" else 1
+
+    @property
+    def align(self) -> str:
+        if self.kind in ("int", "vnd", "pct"):
+            return "right"
+        if self.kind in ("center", "date", "datetime"):
+            return "center"
+        return "left"
+
+
+@dataclass
+class TableRange:
+    header_row: int
+    first_row: int  # first data row
+    last_row: int  # last row written (data or total)
+    first_col: int
+    last_col: int
+
+    @property
+    def next_row(self) -> int:
+        return self.last_row + 1
+
+
+def _positions(first_col: int, columns: Sequence[Column]) -> list[tuple[int, int]]:
+    out, c = [], first_col
+    for col in columns:
+        out.append((c, c + col.span - 1))
+        c += col.span
+    return out
+
+
+def write_table_header(
+    ws: Worksheet,
+    row: int,
+    columns: Sequence[Column],
+    *,
+    first_col: int = 1,
+    size: float = TABLE_SIZE,
+    header_fill: PatternFill | None = None,
+    header_height: float | None = None,
+    number_header: bool = False,
+) -> int:
+    """The header row (bold, centred, wrapped, bordered) and, with
+    ``number_header``, the "(1) (2) ..." column-number row of administrative
+    tables; returns the first data row."""
+    pos = _positions(first_col, columns)
+    for col, (c1, c2) in zip(columns, pos):
+        put(ws, row, c1, col.header, bold=True, size=size, h="center", wrap=True, border=True, fill=header_fill, merge_to=c2)
+    heights = [line_count(col.header, span_width(ws, c1, c2), size, True, ncols=c2 - c1 + 1) for col, (c1, c2) in zip(columns, pos)]
+    ws.row_dimensions[row].height = header_height or row_height(max(heights), size, pad=6)
+    r = row + 1
+    if number_header:
+        for i, (c1, c2) in enumerate(pos, start=1):
+            put(ws, r, c1, f"({i})", italic=True, size=size - 1, h="center", border=True, merge_to=c2)
+        ws.row_dimensions[r].height = row_height(1, size - 1, pad=2)
+        r += 1
+    return r
+
+
+def write_table(
+    ws: Worksheet,
+    row: int,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    first_col: int = 1,
+    size: float = TABLE_SIZE,
+    header_fill: PatternFill | None = None,
+    header_height: float | None = None,
+    min_row_height: float = 0.0,
+    empty_text: str = "(Không có)",
+    number_header: bool = False,
+) -> TableRange:
+    """Header row and data rows, every cell bordered; rows as tall as their
+    wrapped text (or ``min_row_height``). Without rows, one merged row says
+    ``empty_text``."""
+    first = write_table_header(
+        ws, row, columns, first_col=first_col, size=size, header_fill=header_fill,
+        header_height=header_height, number_header=number_header,
+    )
+    r = write_rows(ws, first, columns, rows, first_col=first_col, size=size, min_row_height=min_row_height, empty_text=empty_text)
+    return TableRange(row, first, r - 1, first_col, _positions(first_col, columns)[-1][1])
+
+
+def write_rows(
+    ws: Worksheet,
+    row: int,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    first_col: int = 1,
+    size: float = TABLE_SIZE,
+    min_row_height: float = 0.0,
+    empty_text: str | None = "(Không có)",
+) -> int:
+    """Bordered data rows of a table (see :func:`write_table`); returns the
+    next row."""
+    pos = _positions(first_col, columns)
+    r = row
+    for values in rows:
+        texts = []
+        for col, (c1, c2), value in zip(columns, pos, values):
+            put(ws, r, c1, value, size=size, h=col.align, wrap=col.wrap, border=True, fmt=col.fmt, merge_to=c2, indent=col.pad)
+            if isinstance(value, str) and col.wrap:
+                texts.append((value, span_width(ws, c1, c2), col.pad, c2 - c1 + 1))
+        fit_row(ws, r, texts, size=size, minimum=min_row_height)
+        r += 1
+    if r == row and empty_text is not None:
+        put(ws, r, first_col, empty_text, italic=True, size=size, h="center", border=True, merge_to=pos[-1][1])
+        ws.row_dimensions[r].height = row_height(1, size, pad=4)
+        r += 1
+    return r
+
+
+def write_section_row(ws: Worksheet, row: int, text: str, first_col: int, last_col: int, *, size: float = TABLE_SIZE) -> int:
+    """A bold group heading inside a table ("I. ...", "II. ..."), bordered
+    across the table; returns the next row."""
+    put(ws, row, first_col, text, bold=True, size=size, h="left", wrap=True, border=True, indent=1, merge_to=last_col)
+    fit_row(ws, row, [(text, span_width(ws, first_col, last_col), 1, last_col - first_col + 1)], size=size, bold=True, minimum=row_height(1, size, pad=5))
+    return row + 1
+
+
+def write_total_row(
+    ws: Worksheet,
+    row: int,
+    columns: Sequence[Column],
+    label: str,
+    values: dict[int, Any],
+    *,
+    first_col: int = 1,
+    label_span: int = 1,
+    size: float = TABLE_SIZE,
+    bold: bool = True,
+    fill: PatternFill | None = None,
+) -> int:
+    """A bordered total row: ``label`` merged over the first ``label_span``
+    table columns, ``values`` by table-column index; returns the next row."""
+    pos = _positions(first_col, columns)
+    put(ws, row, pos[0][0], label, bold=bold, size=size, h="center", border=True, fill=fill, merge_to=pos[label_span - 1][1])
+    for i in range(label_span, len(columns)):
+        col, (c1, c2) = columns[i], pos[i]
+        put(ws, row, c1, values.get(i), bold=bold, size=size, h=col.align, border=True, fmt=col.fmt, fill=fill, merge_to=c2, indent=col.pad)
+    ws.row_dimensions[row].height = row_height(1, size, pad=6)
+    return row + 1
+
+
+def write_words_line(ws: Worksheet, row: int, cols: tuple[int, int], amount: int, *, size: float = BODY_SIZE, indent: int = 0) -> int:
+    """``Bằng chữ: ...`` (italic) for the amount written in the row above."""
+    text = f"{WORDS_PREFIX} {amount_in_words(amount)}"
+    return write_paragraph(ws, row, cols, text, size=size, italic=True, h="left", indent=indent)
+
+
+# --------------------------------------------------------------------------
+# Workbook helpers
+# --------------------------------------------------------------------------
+
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def sheet_title(text: str) -> str:
+    """A valid, NFC sheet title (at most 31 characters, no ``[]:*?/\\``)."""
+    title = _SHEET_BAD.sub("_", clean_text(text)).strip("'") or "Sheet"
+    return title[:31]
+
+
+def new_workbook() -> Workbook:
+    """An empty workbook whose default font (the Normal style, font 0) is
+    Times New Roman 11: column widths are measured in that font's digit
+    width (7 px, as Calibri 11), so the widths print the same in Excel and
+    in LibreOffice (Liberation Serif) instead of depending on whether the
+    machine has Calibri."""
+    wb = Workbook()
+    default = Font(name=FONT_NAME, size=11, family=1)
+    wb._fonts = IndexedList([default])
+    wb._named_styles["Normal"].font = default
+    wb.remove(wb.active)
+    return wb
+
+
+def save(wb: Workbook, path: str | Path) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Reading back
+# --------------------------------------------------------------------------
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return None
+
+
+_FIGURES = re.compile(r"(\d{1,3}(?:\.\d{3})+|\d+)\s*đồng")
+
+
+def _amount_in_row(cells: dict[int, Any]) -> int | None:
+    """The rightmost numeric cell of a row, else the last "<figures> đồng"
+    of its rightmost text cell that has one."""
+    for _, value in sorted(cells.items(), reverse=True):
+        if _number(value) is not None:
+            return _number(value)
+    for _, value in sorted(cells.items(), reverse=True):
+        if isinstance(value, str):
+            found = _FIGURES.findall(unicodedata.normalize("NFC", value))
+            if found:
+                return int(found[-1].replace(".", ""))
+    return None
+
+
+def read_back_totals(path: str | Path) -> list[tuple[str, int, str]]:
+    """Every ``Bằng chữ`` line of a written workbook with the amount it
+    belongs to: ``(sheet title, amount in figures, words)``.
+
+    Convention of the writers: the figure sits in the row directly above the
+    words line: that row's rightmost numeric cell (a table's total row), or
+    else the "1.234.000 đồng" of a text line (a contract's value). The words are returned
+    as :func:`amount_in_words` produces them (prefix and closing punctuation
+    removed), so a check compares ``words == amount_in_words(amount)``.
+    """
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    out: list[tuple[str, int, str]] = []
+    for ws in wb.worksheets:
+        grid: dict[int, dict[int, Any]] = {}
+        for cells in ws.iter_rows():
+            for c in cells:
+                if c.value is not None:
+                    grid.setdefault(c.row, {})[c.column] = c.value
+        for r in sorted(grid):
+            for c, value in sorted(grid[r].items()):
+                if not isinstance(value, str):
+                    continue
+                text = unicodedata.normalize("NFC", value.strip()).lstrip("(").strip()
+                if not text.startswith(WORDS_PREFIX):
+                    continue
+                words = text[len(WORDS_PREFIX):].strip().rstrip(".;)").strip()
+                amount = _amount_in_row(grid.get(r - 1, {}))
+                if amount is None:
+                    raise ValueError(f"{ws.title}!{get_column_letter(c)}{r}: no amount above the words line")
+                out.append((ws.title, amount, words))
+    return out
+
+
+def words_mismatches(path: str | Path) -> list[str]:
+    """Descriptions of the ``Bằng chữ`` lines that do not read their figure."""
+    problems = []
+    for sheet, amount, words in read_back_totals(path):
+        expected = amount_in_words(amount)
+        if words != expected:
+            problems.append(f"{sheet}: {amount} written as {words!r}, expected {expected!r}")
+    return problems
+
+
+def write_money_line(
+    ws: Worksheet,
+    row: int,
+    cols: tuple[int, int],
+    label: str,
+    amount: int,
+    *,
+    size: float = BODY_SIZE,
+    bold: bool = False,
+    indent: int = 0,
+) -> int:
+    """``<label> 1.234.000 đồng`` as one line of text (Vietnamese dot
+    separators whatever the reader's locale); :func:`read_back_totals`
+    reads the figure back from the text."""
+    put(ws, row, cols[0], f"{label} {format_vnd(int(amount))} đồng", bold=bold, size=size, h="left", indent=indent, merge_to=cols[1])
+    ws.row_dimensions[row].height = row_height(1, size, pad=4)
+    return row + 1
