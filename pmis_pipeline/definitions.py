@@ -4,24 +4,36 @@
 pmis_pipeline.definitions`` load this module.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 
+from assets.compliance import payments, unit_compliance
 from assets.intake import staff, submissions
 from assets.partitions import quarterly_partitions
 from assets.publish import analyst_warehouse
+from assets.quality import feedback_workbooks, record_issues
 from assets.resources import PmisResource
 from assets.sensors import build_inbox_sensor
+from checks.intake import rejected_files, staff_resolution
+from checks.payments import payments_consistent
+from checks.quality import accuracy, completeness, duplicates, expectations, lost_records
 
-ALL_ASSETS = [submissions, staff, analyst_warehouse]
-ALL_CHECKS: list = []
+ALL_ASSETS = [submissions, staff, record_issues, feedback_workbooks, unit_compliance, payments, analyst_warehouse]
+ALL_CHECKS = [
+    rejected_files,
+    staff_resolution,
+    completeness,
+    accuracy,
+    duplicates,
+    lost_records,
+    expectations,
+    payments_consistent,
+]
 
 quarter_job = dg.define_asset_job(
     "quarter_job",
     selection=dg.AssetSelection.assets(*ALL_ASSETS),
     partitions_def=quarterly_partitions,
-    description="Ingest, check, load and publish one quarter.",
+    description="Ingest, check, load, rank, pay and publish one quarter.",
 )
 
 defs = dg.Definitions(

@@ -435,7 +435,4 @@ def publish(build: Path, published: Path) -> Path:
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
     """Run a parameterised query and return a polars frame (through Arrow)."""
-    table = con.execute(sql, params or []).to_arrow_table()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return con.sql(sql, params=params or None).pl()
