@@ -435,4 +435,5 @@ def publish(build: Path, published: Path) -> Path:
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:
     """Run a parameterised query and return a polars frame (through Arrow)."""
+    con.complete()  # finish any result left open by execute().fetchone() on this connection
     return con.sql(sql, params=params or None).pl()
