@@ -126,14 +126,23 @@ def int_expr(col: str) -> pl.Expr:
 
 
 def name_expr(col: str) -> pl.Expr:
-    """Names typed in capitals (as the CV form asks) or all lower case are shown in title case."""
-    s = clean_text_expr(pl.col(col))
-    return (
-        pl.when((s == s.str.to_uppercase()) | (s == s.str.to_lowercase()))
-        .then(s.str.to_titlecase())
-        .otherwise(s)
-        .alias(col)
+    """Each word of a name typed all in capitals (as the CV form asks) or all in
+    lower case is shown in title case; a word of mixed case is left as typed.
+
+    Word by word, because a TCVN3 file loses the case of toned capitals only
+    (``LÊ MỸ ÚT`` reads back as ``LÊ Mỹ út``)."""
+    word = pl.element()
+    fixed = (
+        clean_text_expr(pl.col(col))
+        .str.split(" ")
+        .list.eval(
+            pl.when((word == word.str.to_uppercase()) | (word == word.str.to_lowercase()))
+            .then(word.str.to_titlecase())
+            .otherwise(word)
+        )
+        .list.join(" ")
     )
+    return fixed.alias(col)
 
 
 def canonical_choice(series: pl.Series, catalog: str) -> pl.Series:

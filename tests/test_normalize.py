@@ -141,3 +141,7 @@ def test_legacy_file_is_decoded_and_raw_kept():
     assert typed["ho_ten"][0] == name
     assert typed["trinh_do"][0] == "Trung cấp"
     assert typed["raw"].struct.field("ho_ten")[0] == legacy.encode_vni(name)
+
+
+def test_name_words_lost_case_in_tcvn3_are_capitalised():
+    assert normalize_one("ho_ten", ["LÊ Mỹ út", "Nguyễn Kim ánh"])["ho_ten"].to_list() == ["Lê Mỹ Út", "Nguyễn Kim Ánh"]
