@@ -27,6 +27,28 @@ times are set with :func:`os.utime`; workbook and zip time stamps are fixed,
 so the same seed and scale give the same bytes. Reference values (catalogs,
 grades, salary groups, rules) come from :mod:`pmis_pipeline.reference` and
 the package's default configuration, never from copies here.
+
+The truth (``demo-truth/``, UTF-8 CSV):
+
+* ``files.csv``: every file of the inbox with its reporting unit, received
+  time (``received_source``: a ``receipts.csv`` line or the file time),
+  ``expected_status`` (accepted / superseded / rejected), ``reject_reason``
+  (unreadable, unknown_reporting_unit, quarter_mismatch, no_hoso_sheet),
+  ``n_records`` (HoSo data rows; 0 when rejected) and ``duplicate_of``.
+* ``staff.csv``: the resolved records (latest received file per (reporting
+  unit, school as written)), with the values as the pipeline should read them
+  (NFC title-case names, ISO birth dates or a bare year, identity numbers
+  with their leading zeros, coefficients with two decimals, ``has_photo``).
+* ``defects.csv``: one line per issue of a resolved record (a duplicated
+  person on every copy) with the field it names and its severity;
+  ``lost_record`` lines name last quarter's record (field empty) and match
+  ``unit_compliance.lost_records``. Not listed: the year-only birth date and
+  missing-photo warnings, which are not defects of the data.
+* ``units_expected.csv`` (and ``units_expected_late.csv``, the late ones):
+  per reporting unit and quarter, whether it submitted, its first receipt,
+  days late, resolved records and lost records.
+* ``catalog_review.csv``: schools of a ``DonVi`` sheet that the catalog lacks
+  or names otherwise.
 """
 
 from __future__ import annotations
@@ -335,6 +357,11 @@ def canonical(catalog: str, value: object) -> str | None:
     """Stored form of a catalog value, or None when it is not in the catalog."""
     if not isinstance(value, str):
         return None
+    return _canonical(catalog, value)
+
+
+@cache
+def _canonical(catalog: str, value: str) -> str | None:
     return reference.catalog_lookup(catalog).get(value_key(value))
 
 
@@ -480,6 +507,7 @@ class Person:
     overage: bool = False  # keeps working past retirement age (a warning every quarter)
     retire_late: bool = False  # announces retirement one quarter late (a warning that quarter)
     implausible_birth: str | None = None  # typed birth date with an impossible year (one-quarter leaver)
+    id_defect: str | None = None  # rule its (wrong) identity number breaks, kept from quarter to quarter
 
     @property
     def ho_ten(self) -> str:
@@ -731,7 +759,7 @@ ROLE_ORDER = {r: i for i, r in enumerate(
 
 Severity = Literal["error", "warning"]
 RULE_SEVERITY: dict[str, Severity] = {
-    "required": "error", "not_in_catalog": "error", "invalid_date": "error", "date_after_quarter": "error",
+    "required": "error", "not_in_catalog": "error", "invalid_value": "error", "date_after_quarter": "error",
     "birth_year_implausible": "error", "recruited_under_18": "error", "sector_entry_under_18": "error",
     "party_entry_under_18": "error", "past_retirement_age": "warning", "id_number_format": "error",
     "cccd_mismatch": "error", "step_out_of_range": "error", "coefficient_mismatch": "error",
@@ -793,7 +821,10 @@ def base_record(p: Person, q: Quarter, status: str, unit_code: str) -> Record:
         "anh": None,
         "ghi_chu": p.note,
     }
-    return Record(p.pid, values)
+    rec = Record(p.pid, values)
+    if p.id_defect:
+        rec.intended.add(("so_cmnd", p.id_defect))
+    return rec
 
 
 def typed_date(value: object) -> date | None | BadDate:
@@ -830,7 +861,7 @@ NOT_IN_CATALOG = {
 BAD_DATES = ("31/02/1980", "30/02/1985", "31/04/1990", "00/05/1988", "15/13/1987", "32/01/1992", "29/02/1983")
 
 RECORD_DEFECTS: tuple[tuple[str, float], ...] = (
-    ("required", 22), ("not_in_catalog", 14), ("invalid_date", 8), ("date_after_quarter", 5),
+    ("required", 22), ("not_in_catalog", 14), ("invalid_value", 8), ("date_after_quarter", 5),
     ("recruited_under_18", 4), ("sector_entry_under_18", 4), ("party_entry_under_18", 3),
     ("id_number_format", 7), ("cccd_mismatch", 3), ("step_out_of_range", 3), ("coefficient_mismatch", 10),
     ("qualification_below_grade", 5), ("unit_unknown", 3), ("unit_other_reporting_unit", 2),
@@ -849,39 +880,49 @@ class DefectContext:
     foreign_schools: Sequence[str]  # catalog codes of other reporting units
     unknown_code: Callable[[str], str]  # a fresh code the catalog lacks, near a given one
     used_codes: set[str]  # odd unit codes already written this quarter (each key (unit, school) once)
+    dropped: tuple[str, ...] = ()  # optional columns the file leaves out
+    first_appearance: Callable[[Person], bool] = lambda p: False  # no resolved record of the person yet
+
+
+def _set(rec: Record, key: str, value: object, rule: str) -> None:
+    """Write a defective value; it replaces any planned defect of the same field."""
+    rec.values[key] = value
+    rec.intended = {(f, r) for f, r in rec.intended if f != key}
+    rec.intended.add((key, rule))
 
 
 def inject_defect(rec: Record, p: Person, rule: str, ctx: DefectContext, rng: random.Random) -> bool:
-    """Change ``rec`` so that it breaks ``rule``; False when the rule does not fit the person."""
+    """Change ``rec`` so that it breaks ``rule``; False when the rule does not fit the record.
+
+    Identity numbers are part of a person's identity: a wrong one is typed at
+    the person's first appearance and kept in every later quarter (so that
+    comparing quarters finds no change), hence set on ``p`` too.
+    """
     v = rec.values
     q = ctx.quarter
     birth = p.birth if not p.year_only else date(p.birth.year, 1, 1)
     if p.implausible_birth and rule in AGE_RULES:
         return False  # the typed birth year is already wrong: age rules would read it, not the real one
     if rule == "required":
-        options = list(REQUIRED_BLANKABLE)
+        options = [k for k in REQUIRED_BLANKABLE if k != "so_cmnd" or not p.id_defect]
         if v["chuc_vu"] in schema.TEACHING_POSTS:
             options += ["mon_day"] * 3
         if v["dang_vien"] == schema.PARTY_MEMBER:
             options += ["ngay_vao_dang"] * 2
         key = rng.choice(options)
-        v[key] = None if rng.random() < 0.8 else "  "
-        rec.intended.add((key, rule))
+        _set(rec, key, None if rng.random() < 0.8 else "  ", rule)
     elif rule == "not_in_catalog":
-        key = rng.choice(tuple(NOT_IN_CATALOG))
+        keys = [k for k in NOT_IN_CATALOG if k not in ctx.dropped]
+        key = rng.choice(keys)
         if key in ("ly_luan_ct", "tin_hoc") and v[key] is None and rng.random() < 0.5:
             key = "dan_toc"
-        v[key] = rng.choice(NOT_IN_CATALOG[key])
-        rec.intended.add((key, rule))
-    elif rule == "invalid_date":
+        _set(rec, key, rng.choice(NOT_IN_CATALOG[key]), rule)
+    elif rule == "invalid_value":
         keys = ["ngay_tuyen_dung", "ngay_vao_nganh"] + (["ngay_vao_dang"] if v["ngay_vao_dang"] else [])
-        key = rng.choice(keys)
-        v[key] = BadDate(rng.choice(BAD_DATES))
-        rec.intended.add((key, rule))
+        _set(rec, rng.choice(keys), BadDate(rng.choice(BAD_DATES)), rule)
     elif rule == "date_after_quarter":
         key = rng.choice(["ngay_tuyen_dung"] + (["ngay_vao_dang"] if v["ngay_vao_dang"] else []))
-        v[key] = random_date(rng, q.end + timedelta(days=20), q.end + timedelta(days=700))
-        rec.intended.add((key, rule))
+        _set(rec, key, random_date(rng, q.end + timedelta(days=20), q.end + timedelta(days=700)), rule)
     elif rule in ("recruited_under_18", "sector_entry_under_18", "party_entry_under_18"):
         key = {"recruited_under_18": "ngay_tuyen_dung", "sector_entry_under_18": "ngay_vao_nganh",
                "party_entry_under_18": "ngay_vao_dang"}[rule]
@@ -891,29 +932,33 @@ def inject_defect(rec: Record, p: Person, rule: str, ctx: DefectContext, rng: ra
         low, high = add_years(birth, 15) + timedelta(days=10), add_years(birth, 16) + timedelta(days=150)
         if high > q.end:
             return False
-        v[key] = random_date(rng, low, high)
-        rec.intended.add((key, rule))
-    elif rule == "id_number_format":
-        digits = str(v["so_cmnd"])
-        wrong = digits[:9] + str(rng.randint(0, 9)) if rng.random() < 0.5 else digits[:9] + f"{rng.randint(0, 9999):04d}"
-        if rng.random() < 0.2:
-            wrong = digits[:6]  # 6 digits: half a number
-        v["so_cmnd"] = wrong
-        rec.intended.add(("so_cmnd", rule))
-    elif rule == "cccd_mismatch":
-        digit = (0 if p.male else 1) + (2 if birth.year >= 2000 else 0)
-        yy = birth.year % 100
-        if rng.random() < 0.5:
-            digit = digit ^ 1  # the other sex
+        _set(rec, key, random_date(rng, low, high), rule)
+    elif rule in ("id_number_format", "cccd_mismatch"):
+        if p.id_defect or not ctx.first_appearance(p):
+            return False
+        if rule == "id_number_format":
+            digits = p.id_number
+            r = rng.random()
+            if r < 0.4:
+                wrong = digits[:9] + str(rng.randint(0, 9))  # 10 digits
+            elif r < 0.8:
+                wrong = digits[:9] + f"{rng.randint(0, 9999):04d}"  # 13 digits
+            else:
+                wrong = digits[:6]  # 6 digits
         else:
-            yy = (yy + rng.choice((1, 2, 10, -1))) % 100
-        v["so_cmnd"] = f"{BEN_TRE_CCCD}{digit}{yy:02d}{rng.randint(0, 999_999):06d}"
-        rec.intended.add(("so_cmnd", rule))
+            digit = (0 if p.male else 1) + (2 if birth.year >= 2000 else 0)
+            yy = birth.year % 100
+            if rng.random() < 0.5:
+                digit = digit ^ 1  # the other sex
+            else:
+                yy = (yy + rng.choice((1, 2, 10, -1))) % 100
+            wrong = f"{BEN_TRE_CCCD}{digit}{yy:02d}{rng.randint(0, 999_999):06d}"
+        p.id_number, p.id_defect = wrong, rule
+        _set(rec, "so_cmnd", wrong, rule)
     elif rule == "step_out_of_range":
         info = grade_infos()[p.grade]
-        v["bac_luong"] = info.group.steps + rng.randint(1, 2)
+        _set(rec, "bac_luong", info.group.steps + rng.randint(1, 2), rule)
         v["he_so_luong"] = info.coefficient(info.group.steps)  # the top step's coefficient, as clerks did
-        rec.intended.add(("bac_luong", rule))
     elif rule == "coefficient_mismatch":
         info = grade_infos()[p.grade]
         step = int(v["bac_luong"])  # type: ignore[arg-type]
@@ -924,24 +969,21 @@ def inject_defect(rec: Record, p: Person, rule: str, ctx: DefectContext, rng: ra
             text = f"{right:.2f}"
             swapped = text[:-2] + text[-1] + text[-2]  # 2.34 -> 2.43
             wrong = Decimal(swapped) if swapped != text else right + Decimal("0.01")
-        v["he_so_luong"] = wrong
-        rec.intended.add(("he_so_luong", rule))
+        _set(rec, "he_so_luong", wrong, rule)
     elif rule == "qualification_below_grade":
         info = grade_infos()[p.grade]
         if info.min_trinh_do is None or qual_rank(info.min_trinh_do) == 0:
             return False
-        v["trinh_do"] = reference.QUALIFICATION_ORDER[qual_rank(info.min_trinh_do) - 1]
-        rec.intended.add(("trinh_do", rule))
+        _set(rec, "trinh_do", reference.QUALIFICATION_ORDER[qual_rank(info.min_trinh_do) - 1], rule)
     elif rule == "unit_unknown":
-        v["ma_don_vi"] = ctx.unknown_code(str(v["ma_don_vi"]))
-        rec.intended.add(("ma_don_vi", rule))
+        _set(rec, "ma_don_vi", ctx.unknown_code(str(v["ma_don_vi"])), rule)
     elif rule == "unit_other_reporting_unit":
         free = [c for c in ctx.foreign_schools if c not in ctx.used_codes]
         if not free:
             return False
-        v["ma_don_vi"] = rng.choice(free)
-        ctx.used_codes.add(str(v["ma_don_vi"]))
-        rec.intended.add(("ma_don_vi", rule))
+        code = rng.choice(free)
+        ctx.used_codes.add(code)
+        _set(rec, "ma_don_vi", code, rule)
     else:
         raise ValueError(rule)
     return True
@@ -1317,6 +1359,8 @@ class DemoProvince:
         self.catalog_review: list[dict[str, str]] = []
         self.tz = timezone()
         self.silent = self._plan_silent_units()
+        self._evil_pending = True  # one zip of the run carries ../evil.txt and an entry outside anh/
+        self._odd_codes: set[str] = set()  # unit codes outside the catalog written this quarter
 
     # -- population -------------------------------------------------------
     def populate(self) -> None:
@@ -1457,7 +1501,7 @@ class DemoProvince:
 
     def drift_identities(self, qi: int, q: Quarter, rng: random.Random, hidden: set[int]) -> set[int]:
         """Permanent name or birth-date changes of a few persons seen last quarter."""
-        if qi == 0 or not self.previous_rows:
+        if not self._follows_previous(q):
             return set()
         seen_once = Counter(r.record.pid for r in self.previous_rows)
         active = self._active_pids()
@@ -1487,6 +1531,10 @@ class DemoProvince:
                 p.birth = new_birth
             changed.add(pid)
         return changed
+
+    def _follows_previous(self, q: Quarter) -> bool:
+        """Whether the quarter before ``q`` was generated (rules comparing quarters apply)."""
+        return bool(self.previous_rows) and self.previous_rows[0].quarter == q.previous().key
 
     def _active_pids(self) -> set[int]:
         return {pid for pids in self.roster.values() for pid in pids}
@@ -1770,6 +1818,8 @@ class DemoProvince:
                 for pid in pids:
                     p = self.persons[pid]
                     rec = base_record(p, q, status[pid], school)
+                    for key in f.style.dropped:
+                        rec.values[key] = None  # the file has no such column
                     if f.kind != "reject":
                         rate = self.DEFECT_RATE if final else self.DRAFT_DEFECT_RATE
                         if frng.random() < rate:
@@ -1788,6 +1838,8 @@ class DemoProvince:
                 for pid, old in stale.get(school, []) if final else []:
                     p = self.persons[pid]
                     rec = base_record(p, q, STATUS_WORKING, old)
+                    for key in f.style.dropped:
+                        rec.values[key] = None
                     records.append(rec)
             for i, rec in enumerate(records, start=1):
                 rec.values["row_no"] = i
@@ -1802,7 +1854,8 @@ class DemoProvince:
             foreign_cache[f.reporting_unit] = [u.code for u in self.units
                                                if u.reporting != f.reporting_unit and u.kind == "truong"] or [
                 u.code for u in self.units if u.reporting != f.reporting_unit]
-        ctx = DefectContext(q, f.reporting_unit, foreign_cache[f.reporting_unit], self._unknown_code, self._odd_codes)
+        ctx = DefectContext(q, f.reporting_unit, foreign_cache[f.reporting_unit], self._unknown_code, self._odd_codes,
+                            f.style.dropped, lambda person: person.pid not in self.ever_seen)
         if rule is not None:
             return (final or rule not in UNIT_CODE_DEFECTS) and inject_defect(rec, p, rule, ctx, rng)
         for _ in range(5):
@@ -1915,6 +1968,7 @@ class DemoProvince:
                 if encoded != values["ho_ten"] and decode_cell_if_unambiguous(encoded) == values["ho_ten"]:
                     row[keys.index("ho_ten")] = encoded
                     pasted = False
+                    f.note = (f.note + "; " if f.note else "") + f"ho_ten of {rec.ma_cb} pasted in VNI"
             if style.extra_column:
                 row.append(f"{rng.randint(10**9, 10**10 - 1)}" if rng.random() < 0.8 else None)
             rows.append(row)
@@ -1948,8 +2002,6 @@ class DemoProvince:
             f.note = (f.note + "; " if f.note else "") + "zip holds ../evil.txt and Thumbs.db (skipped)"
         return zip_bytes(entries, when)
 
-    _evil_pending = True
-    _odd_codes: set[str]
 
     def _info_rows(self, f: FilePlan, renderer: CellRenderer, rng: random.Random) -> Rows:
         style = f.style
@@ -1969,7 +2021,8 @@ class DemoProvince:
             "quarter": renderer.text(quarter_text(q, style.quarter_form)),
             "exported_at": exported if rng.random() < 0.5 else exported.strftime("%d/%m/%Y"),
             "prepared_by": renderer.text(" ".join(officer)),
-            "phone": rng.choice(("075.3822", "0753.8", "09")) + f"{rng.randint(10000, 99999)}" if rng.random() < 0.8 else None,
+            "phone": rng.choice((f"075.38{rng.randint(10000, 99999)}", f"0753.{rng.randint(810000, 899999)}",
+                                 f"09{rng.randint(10_000_000, 99_999_999)}")) if rng.random() < 0.8 else None,
         }
         rows: Rows = []
         if rng.random() < 0.2:
@@ -2031,7 +2084,7 @@ class DemoProvince:
                 out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, "ma_cb",
                                   "duplicate_across_units", "sent by " + ", ".join(sorted(units_of[row.record.ma_cb]))))
         prev_q = q.previous()
-        if self.previous_rows and self.previous_rows[0].quarter == prev_q.key:
+        if self._follows_previous(q):
             before: dict[str, list[StaffRow]] = defaultdict(list)
             for row in self.previous_rows:
                 before[row.record.ma_cb].append(row)
@@ -2102,7 +2155,7 @@ class DemoProvince:
 
     def _lose_records(self, qi: int, q: Quarter, status: dict[int, str], rng: random.Random) -> set[int]:
         """A few persons working last quarter that their unit forgets this quarter."""
-        if qi == 0 or not self.previous_rows:
+        if not self._follows_previous(q):
             return set()
         silent = self.silent.get(qi, set())
         pool = sorted({row.record.pid for row in self.previous_rows
@@ -2290,7 +2343,7 @@ def record_issues(values: dict[str, object], q: Quarter, reporting_unit: str, un
         v = values[key]
         d = None if blank(v) else typed_date(v)
         if isinstance(d, BadDate):
-            out.append((key, "invalid_date", d.text))
+            out.append((key, "invalid_value", d.text))
             d = None
         elif d is not None and d > q.end:
             out.append((key, "date_after_quarter", d.isoformat()))
