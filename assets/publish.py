@@ -5,12 +5,12 @@ import dagster as dg
 
 from assets.compliance import payments, unit_compliance
 from assets.partitions import quarterly_partitions
-from assets.quality import feedback_workbooks
+from assets.quality import department_review, feedback_workbooks
 from assets.resources import PmisResource
 from pmis_pipeline import warehouse
 
 #: Assets whose tables the published file must include.
-PUBLISHED_AFTER = [feedback_workbooks, unit_compliance, payments]
+PUBLISHED_AFTER = [feedback_workbooks, department_review, unit_compliance, payments]
 
 
 @dg.asset(

@@ -10,6 +10,7 @@ from checks.expectations import run_suite
 from pmis_pipeline import crosscheck, quality, rules, schema, warehouse
 from pmis_pipeline.catalog import read_units
 from pmis_pipeline.documents.feedback import write_feedback_workbook
+from pmis_pipeline.documents.review import write_department_review
 from pmis_pipeline.markdown import md_table
 
 
@@ -155,5 +156,65 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
             "workbooks": len(written),
             "folder": dg.MetadataValue.path(str(out_dir)),
             "files": dg.MetadataValue.md(md_table(table)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name="quality",
+    kinds={"excel"},
+    deps=[record_issues],
+    description=(
+        "The Department's review workbook for the quarter (warehouse/reports/<quarter>/ra-soat-<quarter>.xlsx): "
+        "catalog proposals (schools declared or used but absent from units.csv, names that disagree; nothing is "
+        "added without an operator editing the catalog), rejected files, and each reporting unit's figures."
+    ),
+)
+def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    quarter = context.partition_key
+    settings = pmis.settings()
+    with pmis.build_db() as con:
+        proposals = warehouse.fetch_frame(con, "SELECT * FROM core.catalog_proposals WHERE quarter = ?", [quarter])
+        rejected = warehouse.fetch_frame(
+            con,
+            """SELECT file_name, reporting_unit, received_at, error FROM core.submission_files
+               WHERE quarter = ? AND NOT readable ORDER BY received_at""",
+            [quarter],
+        )
+        per_unit = warehouse.fetch_frame(
+            con,
+            """
+            WITH flags AS (
+                SELECT submission_id, row_number, bool_or(severity = 'error') AS e, bool_or(severity = 'warning') AS w
+                FROM core.record_issues WHERE quarter = $q GROUP BY ALL
+            ), st AS (
+                SELECT s.reporting_unit, count(*) AS n_records, count(*) FILTER (WHERE f.e) AS n_errors,
+                       count(*) FILTER (WHERE f.w) AS n_warnings
+                FROM core.staff_rows s LEFT JOIN flags f USING (submission_id, row_number)
+                WHERE s.quarter = $q GROUP BY 1
+            ), lost AS (SELECT reporting_unit, count(*) AS lost_records FROM core.lost_records WHERE quarter = $q GROUP BY 1)
+            SELECT u.ma_don_vi AS reporting_unit, u.ten_don_vi, coalesce(n_records, 0) AS n_records,
+                   coalesce(n_errors, 0) AS n_errors, coalesce(n_warnings, 0) AS n_warnings,
+                   coalesce(lost_records, 0) AS lost_records
+            FROM core.units u LEFT JOIN st ON st.reporting_unit = u.ma_don_vi
+            LEFT JOIN lost ON lost.reporting_unit = u.ma_don_vi
+            WHERE u.loai IN ('phong', 'truc_thuoc') ORDER BY u.loai, u.ma_don_vi
+            """,
+            {"q": quarter},
+        )
+    path = write_department_review(
+        settings.paths.reports / quarter / f"ra-soat-{quarter}.xlsx",
+        quarter=quarter,
+        proposals=proposals,
+        rejected_files=rejected,
+        units=per_unit,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "workbook": dg.MetadataValue.path(str(path)),
+            "catalog_proposals": proposals.height,
+            "rejected_files": rejected.height,
+            "proposals": dg.MetadataValue.md(md_table(proposals.drop("quarter"))),
         }
     )

@@ -10,14 +10,23 @@ from assets.compliance import payments, unit_compliance
 from assets.intake import staff, submissions
 from assets.partitions import quarterly_partitions
 from assets.publish import analyst_warehouse
-from assets.quality import feedback_workbooks, record_issues
+from assets.quality import department_review, feedback_workbooks, record_issues
 from assets.resources import PmisResource
 from assets.sensors import build_inbox_sensor
 from checks.intake import rejected_files, staff_resolution
 from checks.payments import payments_consistent
 from checks.quality import accuracy, completeness, duplicates, expectations, lost_records
 
-ALL_ASSETS = [submissions, staff, record_issues, feedback_workbooks, unit_compliance, payments, analyst_warehouse]
+ALL_ASSETS = [
+    submissions,
+    staff,
+    record_issues,
+    feedback_workbooks,
+    department_review,
+    unit_compliance,
+    payments,
+    analyst_warehouse,
+]
 ALL_CHECKS = [
     rejected_files,
     staff_resolution,

@@ -132,3 +132,23 @@ def test_feedback_workbooks_and_documents_exist(demo):
     assert feedback == units
     assert (reports / "thong-bao-ket-qua-2009-Q1.xlsx").is_file()
     assert len(list((reports / "thanh-toan").glob("*.xlsx"))) == 3
+
+
+def test_catalog_proposals_match_what_the_generator_planted(demo):
+    expected = {
+        (r["quarter"], r["ma_don_vi"], {"not_in_catalog": "add_unit", "name_differs": "review_name"}[r["issue"]])
+        for r in truth(demo, "catalog_review").iter_rows(named=True)
+        if r["quarter"] in QUARTERS
+    }
+    got = set(query(demo, "SELECT quarter, ma_don_vi, proposal FROM catalog_proposals"))
+    # schools used in records but absent from the catalog are proposed too (the unit_unknown defects)
+    unknown = {
+        (r["quarter"], r["ma_don_vi"], "add_unit")
+        for r in truth(demo, "defects").iter_rows(named=True)
+        if r["rule"] == "unit_unknown" and r["quarter"] in QUARTERS
+    }
+    assert got == expected | unknown
+    import openpyxl
+
+    wb = openpyxl.load_workbook(demo / "warehouse" / "reports" / "2009-Q1" / "ra-soat-2009-Q1.xlsx")
+    assert wb.sheetnames == ["Danh muc", "Tep bi tu choi", "Don vi"]
