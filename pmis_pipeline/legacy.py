@@ -99,6 +99,9 @@ _GENUINE_CHARS = [c for c in VIETNAMESE_LETTERS if ord(c) > 0xFF] + [
     "\u0300", "\u0301", "\u0302", "\u0303", "\u0306", "\u0309", "\u031b", "\u0323"
 ]  # fmt: skip
 _GENUINE_RE = re.compile("[" + "".join(_GENUINE_CHARS) + "]")
+#: Regex (also valid for polars) of characters that prove a cell is Unicode:
+#: a cell with one of them, or with ASCII only, is never decoded.
+GENUINE_UNICODE_PATTERN = _GENUINE_RE.pattern
 
 # ---------------------------------------------------------------------------
 # TCVN3 table (TCVN 5712:1993)

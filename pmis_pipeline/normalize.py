@@ -20,7 +20,7 @@ from pmis_pipeline.reference import catalog_lookup, grades
 from pmis_pipeline.textnorm import clean_text_expr, value_key
 
 _TEXT_KINDS = ("name", "text", "choice")
-DETECTION_SAMPLE = 20_000
+DETECTION_SAMPLE = 500  # values per text column: plenty to tell a file's encoding
 
 
 def ensure_columns(records: pl.DataFrame) -> pl.DataFrame:
@@ -39,26 +39,61 @@ def detect_file_encoding(records: pl.DataFrame, info_values: Iterable[str | None
     return legacy.detect_encoding(texts)
 
 
-def _map_unique(series: pl.Series, fn) -> pl.Series:
-    """Apply a Python function once per distinct value (catalog lookups, decoding)."""
+def _map_unique(series: pl.Series, fn, only: pl.Expr | None = None) -> pl.Series:
+    """Apply a Python function once per distinct value (catalog lookups,
+    decoding); with ``only``, to the distinct values it selects (others kept)."""
     uniques = series.drop_nulls().unique()
+    if only is not None:
+        uniques = uniques.filter(uniques.to_frame("v").select(only.alias("keep")).to_series())
     mapping = {u: fn(u) for u in uniques.to_list()}
-    return series.replace_strict(mapping, default=None, return_dtype=pl.Utf8) if mapping else series
+    return series.replace(mapping) if mapping else series
 
 
-def decode_text(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:
-    """Decode legacy text: the whole file when its encoding is legacy, else only
-    single cells whose characters leave no doubt. Returns the frame and how
-    many cells were decoded one by one."""
-    text_cols = [c for c in records.columns if c in schema.FIELD_BY_KEY and schema.FIELD_BY_KEY[c].kind in _TEXT_KINDS]
-    if encoding != "unicode":
-        cols = text_cols + [c for c in records.columns if c.startswith("extra:")]
-        return records.with_columns(legacy.decode_series(records.get_column(c), encoding) for c in cols), 0
-    decoded = records.with_columns(_map_unique(records.get_column(c), legacy.decode_cell_if_unambiguous) for c in text_cols)
-    changed = sum(
-        int((decoded.get_column(c) != records.get_column(c).str.normalize("NFC")).sum() or 0) for c in text_cols
+def _text_columns(frame: pl.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c in schema.FIELD_BY_KEY and schema.FIELD_BY_KEY[c].kind in _TEXT_KINDS]
+
+
+def prepare_file(records: pl.DataFrame, encoding: legacy.Encoding) -> pl.DataFrame:
+    """One file's raw records, ready to be normalised with others in one batch:
+    every schema key present, the values as received in the ``raw`` struct,
+    unknown columns as JSON in ``extras``, and a legacy file's text decoded
+    (``_encoding`` says which)."""
+    records = ensure_columns(records)
+    extra_cols = [c for c in records.columns if c.startswith("extra:")]
+    decoded = (
+        [legacy.decode_series(records.get_column(c), encoding) for c in _text_columns(records) + extra_cols]
+        if encoding != "unicode"
+        else []
     )
-    return decoded, changed
+    extras = (
+        pl.struct([clean_text_expr(pl.col(c)).alias(c.removeprefix("extra:")) for c in extra_cols]).struct.json_encode()
+        if extra_cols
+        else pl.lit(None, dtype=pl.Utf8)
+    )
+    return records.with_columns(
+        pl.struct([pl.col(k) for k in schema.KEYS]).alias("raw"), pl.lit(encoding).alias("_encoding")
+    ).with_columns(decoded).select(
+        pl.col("_row").cast(pl.Int32), *[pl.col(k) for k in schema.KEYS], "raw", "_encoding", extras.alias("extras")
+    )
+
+
+def decode_pasted_cells(batch: pl.DataFrame) -> pl.DataFrame:
+    """In Unicode files, decode the single legacy cells whose characters leave
+    no doubt (each distinct value examined once); ``_decoded_cells`` counts them per row."""
+    text_cols = _text_columns(batch)
+    unicode_rows = pl.col("_encoding") == "unicode"
+    suspect = pl.col("v").str.contains(r"[^\x00-\x7f]") & ~pl.col("v").str.contains(legacy.GENUINE_UNICODE_PATTERN)
+    decoded = batch.with_columns(
+        pl.when(unicode_rows)
+        .then(_map_unique(batch.get_column(c), legacy.decode_cell_if_unambiguous, only=suspect))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text_cols
+    )
+    changed = pl.sum_horizontal(
+        (pl.col(c) != batch.get_column(c).str.normalize("NFC")).fill_null(False).cast(pl.Int32) for c in text_cols
+    )
+    return decoded.with_columns(pl.when(unicode_rows).then(changed).otherwise(0).alias("_decoded_cells"))
 
 
 def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
@@ -157,15 +192,12 @@ def canonical_grade(series: pl.Series) -> pl.Series:
     return _map_unique(series, lambda v: known.get(v.lower(), v))
 
 
-def normalize_records(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:
-    """Typed records: one column per schema key (SQL types of the schema),
-    ``<date>_year_only`` flags, the ``raw`` struct of values as received and
-    ``extras`` (JSON of unknown columns). Returns also the count of single
-    cells decoded from a legacy encoding."""
-    records = ensure_columns(records)
-    raw = pl.struct([pl.col(k) for k in schema.KEYS]).alias("raw")
-    extra_cols = [c for c in records.columns if c.startswith("extra:")]
-    decoded, n_cells = decode_text(records, encoding)
+def normalize_batch(batch: pl.DataFrame) -> pl.DataFrame:
+    """Typed records from prepared files (:func:`prepare_file`), in one pass:
+    one column per schema key (SQL types of the schema), ``<date>_year_only``
+    flags, ``raw``, ``extras`` and ``_decoded_cells``. Other columns of the
+    batch (submission ids, ...) are kept."""
+    batch = decode_pasted_cells(batch)
     exprs: list[pl.Expr] = []
     for f in schema.FIELDS:
         if f.kind == "date":
@@ -184,17 +216,15 @@ def normalize_records(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple
             exprs.append(name_expr(f.key))
         else:
             exprs.append(clean_text_expr(pl.col(f.key)).alias(f.key))
-    if extra_cols:
-        extras = pl.struct(
-            [clean_text_expr(pl.col(c)).alias(c.removeprefix("extra:")) for c in extra_cols]
-        ).struct.json_encode()
-    else:
-        extras = pl.lit(None, dtype=pl.Utf8)
-    typed = decoded.with_columns(records.select(raw).to_series()).select(
-        pl.col("_row"), *exprs, pl.col("raw"), extras.alias("extras")
-    )
-    typed = typed.with_columns(
+    typed = batch.with_columns(exprs)
+    return typed.with_columns(
         [canonical_choice(typed.get_column(f.key), f.catalog) for f in schema.FIELDS if f.catalog]
         + [canonical_grade(typed.get_column("ma_ngach"))]
-    )
-    return typed, n_cells
+    ).drop("_encoding")
+
+
+def normalize_records(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:
+    """Normalise one file's records (see :func:`normalize_batch`); also returns
+    how many single cells were decoded from a legacy encoding."""
+    typed = normalize_batch(prepare_file(records, encoding))
+    return typed.drop("_decoded_cells"), int(typed["_decoded_cells"].sum())

@@ -127,7 +127,9 @@ def _read_zip(data: bytes, name: str) -> RawWorkbook:
 
 def _load_sheet(reader: fastexcel.ExcelReader, sheet: str, name: str) -> pl.DataFrame:
     try:
-        return reader.load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0).to_polars()
+        return reader.load_sheet(
+            sheet, header_row=None, dtypes="string", skip_rows=0, whitespace_as_null=True
+        ).to_polars()
     except Exception as exc:  # fastexcel raises its own error types per cell problem
         raise RejectedFile(f"{name}, sheet {sheet}: không đọc được ({exc})") from None
 
@@ -228,5 +230,5 @@ def _read_table(
         .with_columns(pl.col("_row").cast(pl.Int32))
     )
     value_cols = [c for c in body.columns if c != "_row"]
-    body = body.filter(pl.any_horizontal(pl.col(value_cols).str.strip_chars().str.len_chars() > 0))
+    body = body.filter(pl.any_horizontal(pl.col(value_cols).is_not_null()))  # blank cells are null (whitespace_as_null)
     return body, columns, extras

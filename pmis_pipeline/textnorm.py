@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import polars as pl
 
@@ -34,6 +35,7 @@ def strip_diacritics(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=65536)
 def header_key(text: str) -> str:
     """Key for headers and labels: no case, diacritics, spaces or punctuation."""
     return _NOT_ALNUM.sub("", strip_diacritics(text).lower())
