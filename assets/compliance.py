@@ -23,7 +23,7 @@ from pmis_pipeline.quarters import Quarter, deadline_for, read_deadline_override
     description=(
         "Every reporting unit of the catalog for the quarter (submitted or not): first receipt, days "
         "late, completeness, accuracy, photo coverage, lost records, score and rank per group; and the "
-        "announcement workbook 'Thông báo kết quả cập nhật dữ liệu PMIS' (A4) in warehouse/reports/<quarter>/."
+        "announcement workbook 'Thông báo kết quả cập nhật dữ liệu PMIS' (A4) in warehouse/reports/YYYY-Qn/."
     ),
 )
 def unit_compliance(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:

@@ -19,7 +19,7 @@ from pmis_pipeline.markdown import md_table
     group_name="intake",
     kinds={"duckdb", "excel"},
     description=(
-        "Every file received for the quarter (inbox/<quarter>/), archived by sha256 and read: "
+        "Every file received for the quarter (inbox/YYYY-Qn/), archived by sha256 and read: "
         "ThongTin validated, HoSo records normalised. Writes core.submission_files, core.records, "
         "core.photos and core.declared_units for the quarter in one transaction."
     ),

@@ -83,7 +83,7 @@ def record_issues(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.M
     description=(
         "A feedback workbook per reporting unit (Vietnamese): summary by problem and school, every "
         "record to fix (school, mã cán bộ, họ tên, field, problem, value as received), lost records, "
-        "rejected files. Written to warehouse/reports/<quarter>/phan-hoi/."
+        "rejected files. Written to warehouse/reports/YYYY-Qn/phan-hoi/."
     ),
 )
 def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
@@ -166,7 +166,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
     kinds={"excel"},
     deps=[record_issues],
     description=(
-        "The Department's review workbook for the quarter (warehouse/reports/<quarter>/ra-soat-<quarter>.xlsx): "
+        "The Department's review workbook for the quarter (warehouse/reports/YYYY-Qn/ra-soat-YYYY-Qn.xlsx): "
         "catalog proposals (schools declared or used but absent from units.csv, names that disagree; nothing is "
         "added without an operator editing the catalog), rejected files, and each reporting unit's figures."
     ),

@@ -1,4 +1,4 @@
-"""The inbox sensor: a new or changed file in inbox/<quarter>/ starts that quarter's run."""
+"""The inbox sensor: a new or changed file in inbox/YYYY-Qn/ starts that quarter's run."""
 
 
 import hashlib
@@ -32,7 +32,7 @@ def build_inbox_sensor(job) -> dg.SensorDefinition:
         job=job,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Materializes a quarter when files arrive in or change under data/inbox/<quarter>/.",
+        description="Materializes a quarter when files arrive in or change under data/inbox/YYYY-Qn/.",
     )
     def inbox_sensor(context: dg.SensorEvaluationContext):
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
