@@ -79,7 +79,7 @@ def payments(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Materi
         units = warehouse.fetch_frame(con, "SELECT * FROM core.units")
         paid = paid_records(con, quarter)
         lines = payment_lines(paid, units, quarter, settings.section("payments"))
-        warehouse.replace_quarter(con, quarter, {"paid_records": paid, "payments": lines.drop("payee_name")})
+        warehouse.replace_quarter(con, quarter, {"paid_records": paid, "payments": lines})
         officers = dict(
             con.execute(
                 """

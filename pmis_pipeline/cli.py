@@ -38,6 +38,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    """Convert a quarter's workbooks to PDF with LibreOffice (to look at them)."""
+    import shutil
+    import subprocess
+
+    from pmis_pipeline.settings import load_settings
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        print("pmis render: LibreOffice (soffice) is not installed; e.g. apt-get install libreoffice-calc", file=sys.stderr)
+        return 1
+    reports = load_settings(Path(args.data) if args.data else None).paths.reports
+    quarters = [args.quarter] if args.quarter else sorted(p.name for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
+    books = [b for q in quarters for b in sorted((reports / q).rglob("*.xlsx"))]
+    if not books:
+        print(f"pmis render: no workbooks under {reports} (materialize a quarter first)", file=sys.stderr)
+        return 1
+    for i, book in enumerate(books, start=1):
+        out = book.parent / "pdf"
+        out.mkdir(exist_ok=True)
+        subprocess.run(
+            [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(out), str(book)],
+            check=True, capture_output=True, timeout=300,
+        )
+        print(f"  [{i}/{len(books)}] {out / (book.stem + '.pdf')}", flush=True)
+    print(f"pmis render: {len(books)} PDF files written next to their workbooks (pdf/ folders)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmis", description="PMIS quarterly pipeline tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2009)
     demo.add_argument("--force", action="store_true", help="write even if the inbox already holds quarters")
     demo.set_defaults(func=cmd_demo)
+    render = sub.add_parser("render", help="convert a quarter's workbooks to PDF with LibreOffice")
+    render.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
+    render.add_argument("--quarter", help="YYYY-Qn (default: every quarter with reports)")
+    render.set_defaults(func=cmd_render)
     return parser
 
 
