@@ -108,16 +108,11 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
         counts = warehouse.fetch_frame(
             con,
             """
-            WITH flags AS (
-                SELECT submission_id, row_number,
-                       bool_or(severity = 'error') AS has_error, bool_or(severity = 'warning') AS has_warning
-                FROM core.record_issues WHERE quarter = $q GROUP BY ALL
-            )
             SELECT s.reporting_unit, s.ma_don_vi, any_value(u.ten_don_vi) AS ten_don_vi, count(*) AS n_records,
                    count(*) FILTER (WHERE f.has_error) AS n_with_error,
                    count(*) FILTER (WHERE f.has_warning) AS n_with_warning
             FROM core.staff_rows s
-            LEFT JOIN flags f USING (submission_id, row_number)
+            LEFT JOIN core.row_flags f USING (quarter, submission_id, row_number)
             LEFT JOIN core.units u ON u.ma_don_vi = s.ma_don_vi
             WHERE s.quarter = $q GROUP BY ALL ORDER BY 1, 2
             """,
@@ -185,13 +180,10 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
         per_unit = warehouse.fetch_frame(
             con,
             """
-            WITH flags AS (
-                SELECT submission_id, row_number, bool_or(severity = 'error') AS e, bool_or(severity = 'warning') AS w
-                FROM core.record_issues WHERE quarter = $q GROUP BY ALL
-            ), st AS (
-                SELECT s.reporting_unit, count(*) AS n_records, count(*) FILTER (WHERE f.e) AS n_errors,
-                       count(*) FILTER (WHERE f.w) AS n_warnings
-                FROM core.staff_rows s LEFT JOIN flags f USING (submission_id, row_number)
+            WITH st AS (
+                SELECT s.reporting_unit, count(*) AS n_records, count(*) FILTER (WHERE f.has_error) AS n_errors,
+                       count(*) FILTER (WHERE f.has_warning) AS n_warnings
+                FROM core.staff_rows s LEFT JOIN core.row_flags f USING (quarter, submission_id, row_number)
                 WHERE s.quarter = $q GROUP BY 1
             ), lost AS (SELECT reporting_unit, count(*) AS lost_records FROM core.lost_records WHERE quarter = $q GROUP BY 1)
             SELECT u.ma_don_vi AS reporting_unit, u.ten_don_vi, coalesce(n_records, 0) AS n_records,

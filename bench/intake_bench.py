@@ -20,6 +20,9 @@ from pathlib import Path
 import fastexcel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import best_of  # noqa: E402
 
 from pmis_pipeline.archive import Archive  # noqa: E402
 from pmis_pipeline.catalog import read_units  # noqa: E402
@@ -46,15 +49,6 @@ def fastexcel_only(files: list[tuple[str, Path]]) -> int:
         except Exception:
             continue
     return rows
-
-
-def best_of(n: int, fn):
-    best, result = float("inf"), None
-    for _ in range(n):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def main() -> int:

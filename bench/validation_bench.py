@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import best_of  # noqa: E402
 
 from checks.expectations import run_suite  # noqa: E402
 from pmis_pipeline import crosscheck, quality, rules, warehouse  # noqa: E402
@@ -25,15 +28,6 @@ from pmis_pipeline.catalog import read_units  # noqa: E402
 from pmis_pipeline.demo import generate_demo  # noqa: E402
 from pmis_pipeline.intake import ingest_quarter  # noqa: E402
 from pmis_pipeline.settings import load_settings  # noqa: E402
-
-
-def best_of(n: int, fn):
-    best, result = float("inf"), None
-    for _ in range(n):
-        started = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def main() -> int:

@@ -21,13 +21,10 @@ def _per_unit(con, quarter: str) -> pl.DataFrame:
     return warehouse.fetch_frame(
         con,
         """
-        WITH errors AS (
-            SELECT DISTINCT submission_id, row_number FROM core.record_issues WHERE quarter = $q AND severity = 'error'
-        )
         SELECT s.reporting_unit, count(*) AS records,
                round(100.0 * sum(s.filled_required) / nullif(sum(s.required_cells), 0), 2) AS completeness_pct,
-               round(100.0 * count(*) FILTER (WHERE e.submission_id IS NULL) / count(*), 2) AS accuracy_pct
-        FROM core.staff_rows s LEFT JOIN errors e USING (submission_id, row_number)
+               round(100.0 * count(*) FILTER (WHERE NOT coalesce(f.has_error, FALSE)) / count(*), 2) AS accuracy_pct
+        FROM core.staff_rows s LEFT JOIN core.row_flags f USING (quarter, submission_id, row_number)
         WHERE s.quarter = $q GROUP BY 1
         """,
         {"q": quarter},

@@ -35,16 +35,13 @@ def unit_compliance(
         ), files AS (
             SELECT reporting_unit, min(received_at) AS first_received_at
             FROM core.submission_files WHERE quarter = $q AND readable GROUP BY 1
-        ), errors AS (
-            SELECT DISTINCT submission_id, row_number FROM core.record_issues
-            WHERE quarter = $q AND severity = 'error'
         ), st AS (
             SELECT s.reporting_unit, count(*) AS n_records,
                    sum(s.filled_required) AS filled, sum(s.required_cells) AS required,
-                   count(*) FILTER (WHERE e.submission_id IS NULL) AS n_valid,
+                   count(*) FILTER (WHERE NOT coalesce(f.has_error, FALSE)) AS n_valid,
                    count(*) FILTER (WHERE s.has_photo) AS n_photo
             FROM core.staff_rows s
-            LEFT JOIN errors e USING (submission_id, row_number)
+            LEFT JOIN core.row_flags f USING (quarter, submission_id, row_number)
             WHERE s.quarter = $q GROUP BY 1
         ), lost AS (
             SELECT reporting_unit, count(*) AS lost_records FROM core.lost_records WHERE quarter = $q GROUP BY 1

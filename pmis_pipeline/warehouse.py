@@ -228,6 +228,11 @@ SELECT s.quarter, s.ma_cb, s.ma_don_vi, s.reporting_unit, {_STAFF_KEYS},
        s.submission_id, s.row_number, s.qualification_standard, {_YEAR_ONLY}, s.raw, s.extras
 FROM core.staff_rows s;
 
+CREATE OR REPLACE VIEW core.row_flags AS  -- one row per staff row that has issues
+SELECT quarter, submission_id, row_number,
+       bool_or(severity = 'error') AS has_error, bool_or(severity = 'warning') AS has_warning
+FROM core.record_issues GROUP BY ALL;
+
 CREATE OR REPLACE VIEW lost_records AS
 SELECT quarter, reporting_unit, ma_cb, ho_ten, ma_don_vi, last_quarter FROM core.lost_records;
 
