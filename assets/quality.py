@@ -97,9 +97,10 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
             con,
             """
             SELECT i.reporting_unit, i.ma_don_vi, u.ten_don_vi, i.ma_cb, s.ho_ten, i.field, i.rule,
-                   i.severity, i.message, i.value
+                   i.severity, i.message, i.value, f.file_name, i.row_number
             FROM core.record_issues i
             LEFT JOIN core.staff_rows s USING (quarter, submission_id, row_number)
+            LEFT JOIN core.submission_files f USING (quarter, submission_id)
             LEFT JOIN core.units u ON u.ma_don_vi = i.ma_don_vi
             WHERE i.quarter = ? ORDER BY i.reporting_unit, i.ma_don_vi, i.ma_cb, i.row_number
             """,

@@ -152,3 +152,18 @@ def test_catalog_proposals_match_what_the_generator_planted(demo):
 
     wb = openpyxl.load_workbook(demo / "warehouse" / "reports" / "2009-Q1" / "ra-soat-2009-Q1.xlsx")
     assert wb.sheetnames == ["Danh muc", "Tep bi tu choi", "Don vi"]
+
+
+def test_feedback_names_the_file_and_row_of_each_problem(demo):
+    import openpyxl
+
+    unit, file_name, row_number = query(
+        demo,
+        """SELECT i.reporting_unit, f.file_name, i.row_number FROM record_issues i
+           JOIN submissions f USING (quarter, submission_id)
+           WHERE i.quarter = '2009-Q1' AND i.severity = 'error' ORDER BY 1, 2, 3 LIMIT 1""",
+    )[0]
+    ws = openpyxl.load_workbook(demo / "warehouse" / "reports" / "2009-Q1" / "phan-hoi" / f"{unit}.xlsx")["Chi tiet"]
+    texts = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
+    assert "Tệp, dòng" in texts
+    assert f"{file_name}, dòng {row_number}" in texts

@@ -185,7 +185,9 @@ def _summary(ws, q, unit, unit_name, issues, staff_counts, rejected, rule_labels
 
 
 def _detail(ws, q, unit, unit_name, issues, headers) -> None:
-    widths = [5, 12, 25, 10, 18, 14, 28, 10, 11]
+    # where the record is: file and Excel row (when the caller gives them)
+    located = {"file_name", "row_number"} <= set(issues.columns)
+    widths = [5, 12, 25, 10, 18, 14, 28, 10, 11] + ([16] if located else [])
     set_widths(ws, widths)
     last = len(widths)
     r = write_heading(ws, 1, (1, last), f"CHI TIẾT HỒ SƠ CÓ VẤN ĐỀ - {quarter_title(q).upper()}", size=13)
@@ -194,7 +196,7 @@ def _detail(ws, q, unit, unit_name, issues, headers) -> None:
     columns = [
         Column("STT", "center"), Column("Mã đơn vị", "center"), Column("Tên đơn vị"), Column("Mã cán bộ", "center"),
         Column("Họ và tên"), Column("Trường dữ liệu"), Column("Vấn đề"), Column("Mức độ", "center"), Column("Giá trị đã nhận"),
-    ]
+    ] + ([Column("Tệp, dòng")] if located else [])
     ordered = (
         issues.with_columns(
             pl.col("severity").replace_strict(SEVERITY_ORDER, default=9).alias("_o"),
@@ -209,7 +211,7 @@ def _detail(ws, q, unit, unit_name, issues, headers) -> None:
             i, _text(rec["ma_don_vi"]), _text(rec["ten_don_vi"]), _text(rec["ma_cb"]), _text(rec["ho_ten"]),
             headers.get(fld, fld) if fld else RECORD_LEVEL,
             _text(rec["message"]), SEVERITY_VI.get(rec["severity"], _text(rec["severity"])), _text(rec["value"]),
-        ))
+        ) + ((f"{_text(rec['file_name'])}, dòng {_text(rec['row_number'])}",) if located else ()))
     t = write_table(ws, header_row, columns, rows, size=DETAIL_SIZE, header_fill=HEADER_FILL, empty_text="Không có hồ sơ nào có vấn đề")
     if rows:
         ws.auto_filter.ref = f"A{t.header_row}:{chr(64 + last)}{t.last_row}"
