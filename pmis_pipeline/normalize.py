@@ -20,7 +20,7 @@ from pmis_pipeline.reference import catalog_lookup, grades
 from pmis_pipeline.textnorm import clean_text_expr, value_key
 
 _TEXT_KINDS = ("name", "text", "choice")
-DETECTION_SAMPLE = 500  # values per text column: plenty to tell a file's encoding
+DETECTION_ROWS = 300  # rows of a file sampled to tell its encoding (every text column)
 
 
 def ensure_columns(records: pl.DataFrame) -> pl.DataFrame:
@@ -30,12 +30,15 @@ def ensure_columns(records: pl.DataFrame) -> pl.DataFrame:
 
 
 def detect_file_encoding(records: pl.DataFrame, info_values: Iterable[str | None] = ()) -> legacy.Encoding:
-    """Decide a whole file's encoding from all its text cells (and ThongTin values)."""
+    """Decide a whole file's encoding from its text cells (the first
+    DETECTION_ROWS rows of every text column, in one polars pass) and its
+    ThongTin values."""
     cols = [c for c in records.columns if c in schema.FIELD_BY_KEY and schema.FIELD_BY_KEY[c].kind in _TEXT_KINDS]
     cols += [c for c in records.columns if c.startswith("extra:")]
-    texts: list[str | None] = [v for v in info_values]
-    for col in cols:
-        texts.extend(records.get_column(col).drop_nulls().head(DETECTION_SAMPLE).to_list())
+    texts: list[str | None] = list(info_values)
+    if cols:
+        sample = records.head(DETECTION_ROWS).select(pl.concat_list([pl.col(c).cast(pl.Utf8) for c in cols]).alias("v"))
+        texts.extend(sample.get_column("v").explode().drop_nulls().to_list())
     return legacy.detect_encoding(texts)
 
 
@@ -79,21 +82,25 @@ def prepare_file(records: pl.DataFrame, encoding: legacy.Encoding) -> pl.DataFra
 
 def decode_pasted_cells(batch: pl.DataFrame) -> pl.DataFrame:
     """In Unicode files, decode the single legacy cells whose characters leave
-    no doubt (each distinct value examined once); ``_decoded_cells`` counts them per row."""
-    text_cols = _text_columns(batch)
+    no doubt; ``_decoded_cells`` counts them per row.
+
+    Only distinct values with non-ASCII characters and none that prove
+    Unicode are examined (each once, in Python); the rest never leaves polars."""
     unicode_rows = pl.col("_encoding") == "unicode"
     suspect = pl.col("v").str.contains(r"[^\x00-\x7f]") & ~pl.col("v").str.contains(legacy.GENUINE_UNICODE_PATTERN)
-    decoded = batch.with_columns(
-        pl.when(unicode_rows)
-        .then(_map_unique(batch.get_column(c), legacy.decode_cell_if_unambiguous, only=suspect))
-        .otherwise(pl.col(c))
-        .alias(c)
-        for c in text_cols
-    )
-    changed = pl.sum_horizontal(
-        (pl.col(c) != batch.get_column(c).str.normalize("NFC")).fill_null(False).cast(pl.Int32) for c in text_cols
-    )
-    return decoded.with_columns(pl.when(unicode_rows).then(changed).otherwise(0).alias("_decoded_cells"))
+    replaced: list[pl.Expr] = []
+    counts: list[pl.Expr] = []
+    text_cols = _text_columns(batch)
+    in_unicode_files = batch.select(text_cols).filter(batch.get_column("_encoding") == "unicode")
+    for col in text_cols:
+        candidates = in_unicode_files.get_column(col).drop_nulls().unique().to_frame("v").filter(suspect)
+        mapping = {v: d for v in candidates["v"].to_list() if (d := legacy.decode_cell_if_unambiguous(v)) != v}
+        if mapping:
+            hit = unicode_rows & pl.col(col).is_in(list(mapping))
+            replaced.append(pl.when(hit).then(pl.col(col).replace(mapping)).otherwise(pl.col(col)).alias(col))
+            counts.append(hit.cast(pl.Int32))
+    total = pl.sum_horizontal(counts) if counts else pl.lit(0, dtype=pl.Int32)
+    return batch.with_columns(*replaced, total.alias("_decoded_cells"))
 
 
 def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
@@ -120,7 +127,8 @@ def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
         # an Excel serial day number left in a cell formatted as a number (1900 system)
         pl.when(serial.is_between(10_000, 80_000)).then(pl.date(1899, 12, 30) + pl.duration(days=serial)),
     )
-    year_only = year.is_not_null()
+    value = pl.when(value.dt.year() >= 1800).then(value)  # "0075-05-12" is a typo, not year 75
+    year_only = year.is_not_null() & value.is_not_null()
     return value.alias(col), year_only.alias(f"{col}_year_only")
 
 

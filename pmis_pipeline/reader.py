@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import fastexcel
 import polars as pl
@@ -73,6 +73,15 @@ def read_submission(path: Path, display_name: str | None = None) -> RawWorkbook:
     return read_workbook_bytes(data, name)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _suffix(entry: str) -> str:
+    base = entry.rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    return base[dot:].lower() if dot > 0 else ""
+
+
 def _read_zip(data: bytes, name: str) -> RawWorkbook:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -88,11 +97,11 @@ def _read_zip(data: bytes, name: str) -> RawWorkbook:
         if info.is_dir():
             continue
         entry = info.filename.replace("\\", "/")
-        parts = PurePosixPath(entry).parts
-        if entry.startswith("/") or ".." in parts or re.match(r"^[A-Za-z]:", entry):
+        parts = [p for p in entry.split("/") if p not in ("", ".")]  # plain string work: zips hold many photos
+        if entry.startswith("/") or ".." in parts or _DRIVE.match(entry):
             warnings.append(f"{name}: bỏ qua mục '{entry}' (đường dẫn ra ngoài tệp nén)")
             continue
-        suffix = PurePosixPath(entry).suffix.lower()
+        suffix = _suffix(entry)
         if len(parts) == 1 and suffix in WORKBOOK_SUFFIXES:
             workbooks.append(info)
         elif len(parts) == 2 and parts[0].lower() == "anh" and suffix in PHOTO_SUFFIXES:
@@ -119,7 +128,8 @@ def _read_zip(data: bytes, name: str) -> RawWorkbook:
         except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
             warnings.append(f"{name}: ảnh '{info.filename}' hỏng, không giải nén được ({exc})")
             continue
-        stem = PurePosixPath(info.filename).stem.strip().upper()
+        base = info.filename.replace("\\", "/").rsplit("/", 1)[-1]
+        stem = base[: len(base) - len(_suffix(base))].strip().upper()
         raw.photos.append(Photo(ma_cb=stem, entry=info.filename, data=payload))
     raw.warnings = warnings + raw.warnings
     return raw

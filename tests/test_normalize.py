@@ -145,3 +145,10 @@ def test_legacy_file_is_decoded_and_raw_kept():
 
 def test_name_words_lost_case_in_tcvn3_are_capitalised():
     assert normalize_one("ho_ten", ["LÊ Mỹ út", "Nguyễn Kim ánh"])["ho_ten"].to_list() == ["Lê Mỹ Út", "Nguyễn Kim Ánh"]
+
+
+@pytest.mark.parametrize("text", ["12/5/75", "1975/05/12", "0075-05-12", "5/1975"])
+def test_ambiguous_or_short_dates_are_not_guessed(text):
+    typed = normalize_one("ngay_sinh", [text])
+    assert typed["ngay_sinh"][0] is None
+    assert typed["raw"].struct.field("ngay_sinh")[0] == text
