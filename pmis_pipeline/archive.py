@@ -23,12 +23,12 @@ import csv
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from pmis_pipeline.files import copy_atomically
 
 RECEIPTS_FILE = "receipts.csv"
 _IGNORED_PREFIXES = ("~$", ".")  # Excel lock files, hidden files
@@ -110,18 +110,12 @@ class Archive:
         target = self.object_path(sha256)
         if target.exists():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        os.close(fd)
-        try:
-            shutil.copyfile(path, tmp)
-            if sha256_file(Path(tmp)) != sha256:
+
+        def same_content(copy: Path) -> None:
+            if sha256_file(copy) != sha256:
                 raise OSError(f"{path}: changed while being archived")
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+
+        copy_atomically(path, target, check=same_content)
         return True
 
     def _lines(self) -> list[dict]:

@@ -200,6 +200,21 @@ def canonical_grade(series: pl.Series) -> pl.Series:
     return _map_unique(series, lambda v: known.get(v.lower(), v))
 
 
+def _text_expr(col: str) -> pl.Expr:
+    return clean_text_expr(pl.col(col)).alias(col)
+
+
+#: Normalisation of each schema kind but dates (choices are also mapped to their stored form).
+_KIND_EXPRS = {
+    "id_number": id_number_expr,
+    "code": code_expr,
+    "grade": grade_expr,
+    "decimal": decimal_expr,
+    "int": int_expr,
+    "name": name_expr,
+}
+
+
 def normalize_batch(batch: pl.DataFrame) -> pl.DataFrame:
     """Typed records from prepared files (:func:`prepare_file`), in one pass:
     one column per schema key (SQL types of the schema), ``<date>_year_only``
@@ -210,20 +225,8 @@ def normalize_batch(batch: pl.DataFrame) -> pl.DataFrame:
     for f in schema.FIELDS:
         if f.kind == "date":
             exprs.extend(date_expr(f.key))
-        elif f.kind == "id_number":
-            exprs.append(id_number_expr(f.key))
-        elif f.kind == "code":
-            exprs.append(code_expr(f.key))
-        elif f.kind == "grade":
-            exprs.append(grade_expr(f.key))
-        elif f.kind == "decimal":
-            exprs.append(decimal_expr(f.key))
-        elif f.kind == "int":
-            exprs.append(int_expr(f.key))
-        elif f.kind == "name":
-            exprs.append(name_expr(f.key))
         else:
-            exprs.append(clean_text_expr(pl.col(f.key)).alias(f.key))
+            exprs.append(_KIND_EXPRS.get(f.kind, _text_expr)(f.key))
     typed = batch.with_columns(exprs)
     return typed.with_columns(
         [canonical_choice(typed.get_column(f.key), f.catalog) for f in schema.FIELDS if f.catalog]

@@ -13,9 +13,6 @@ schema module (never from data) are formatted into statements.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +23,7 @@ import polars as pl
 
 from pmis_pipeline import schema
 from pmis_pipeline.catalog import UNIT_COLUMNS
+from pmis_pipeline.files import copy_atomically
 
 SCHEMA_VERSION = 3  # bump on any DDL change: older build databases are recreated
 LOCK_WAIT_SECONDS = 60.0
@@ -425,17 +423,7 @@ def publish(build: Path, published: Path) -> Path:
     """
     with connect(build) as con:
         con.execute("CHECKPOINT")
-    published.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=published.parent, prefix=".pmis-", suffix=".duckdb")
-    os.close(fd)
-    try:
-        shutil.copyfile(build, tmp)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, published)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return published
+    return copy_atomically(build, published)
 
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:

@@ -119,3 +119,20 @@ def test_photos_count_only_real_images_and_stay_with_the_person(data_dir):
     write_xlsx(data_dir / "inbox" / q2 / "thpt01.xlsx", info_rows("THPT01", q2), [person("BT1", "THPT01")])
     materialize_quarter(data_dir, q2)
     assert query(data_dir, "SELECT has_photo FROM staff WHERE quarter = ?", [q2]) == [(True,)]
+
+
+def test_an_analyst_holding_the_published_file_never_blocks_a_run(data_dir):
+    import duckdb
+
+    write_catalog(data_dir)
+    inbox = data_dir / "inbox" / Q
+    write_xlsx(inbox / "a.xlsx", info_rows("THPT01", Q), [person("BT1", "THPT01")])
+    materialize_quarter(data_dir, Q)
+    analyst = duckdb.connect(str(data_dir / "warehouse" / "pmis.duckdb"), read_only=True)
+    try:
+        write_xlsx(inbox / "b.xlsx", info_rows("GDTX01", Q), [person("BT2", "GDTX01")])
+        materialize_quarter(data_dir, Q)  # would fail on the lock if it wrote the analysts' file
+        assert analyst.execute("SELECT count(*) FROM staff").fetchall() == [(1,)]  # a consistent old snapshot
+    finally:
+        analyst.close()
+    assert query(data_dir, "SELECT count(*) FROM staff") == [(2,)]

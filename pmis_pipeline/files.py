@@ -1,0 +1,29 @@
+"""File helpers shared by the archive and the publisher."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def copy_atomically(source: Path, target: Path, check: Callable[[Path], None] | None = None) -> Path:
+    """Copy ``source`` to a temporary file beside ``target``, make it read-only
+    and rename it over ``target``: a reader sees the old file or the new one,
+    never half of one, and a killed copy leaves ``target`` untouched.
+    ``check`` may inspect the copy and raise before it replaces anything."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        if check is not None:
+            check(Path(tmp))
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
