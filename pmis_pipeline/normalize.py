@@ -103,9 +103,12 @@ def decode_pasted_cells(batch: pl.DataFrame) -> pl.DataFrame:
     return batch.with_columns(*replaced, total.alias("_decoded_cells"))
 
 
+# The kind expressions below read a column already cleaned by clean_text_expr (see normalize_batch).
+
+
 def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
     """(date, year_only) expressions for a text column holding a date in any accepted form."""
-    s = clean_text_expr(pl.col(col))
+    s = pl.col(col)
     iso = s.str.extract_groups(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[ T][\d:.]+)?$")
     dmy = s.str.extract_groups(r"^(?P<d>\d{1,2})\s*[/.\-]\s*(?P<m>\d{1,2})\s*[/.\-]\s*(?P<y>\d{4})$")
     year = s.str.extract(r"^(\d{4})(?:\.0+)?$", 1)
@@ -134,7 +137,7 @@ def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
 
 def id_number_expr(col: str) -> pl.Expr:
     """Digits only; a number typed as a number lost its leading zero: 8 -> 9, 11 -> 12 digits."""
-    s = clean_text_expr(pl.col(col)).str.replace(r"\.0+$", "").str.replace_all(r"[\s.\-]", "")
+    s = pl.col(col).str.replace(r"\.0+$", "").str.replace_all(r"[\s.\-]", "")
     return (
         pl.when(s.str.contains(r"^\d{8}$") | s.str.contains(r"^\d{11}$"))
         .then(pl.concat_str(pl.lit("0"), s))
@@ -145,12 +148,12 @@ def id_number_expr(col: str) -> pl.Expr:
 
 def code_expr(col: str) -> pl.Expr:
     """Unit and staff codes: no spaces, upper case."""
-    return clean_text_expr(pl.col(col)).str.replace_all(r"\s+", "").str.to_uppercase().alias(col)
+    return pl.col(col).str.replace_all(r"\s+", "").str.to_uppercase().alias(col)
 
 
 def grade_expr(col: str) -> pl.Expr:
     """Grade codes like ``15a.202``; ``15.11`` and ``1.003`` typed as numbers become ``15.110`` and ``01.003``."""
-    s = clean_text_expr(pl.col(col)).str.replace_all(r"\s+", "").str.replace(",", ".").str.to_lowercase()
+    s = pl.col(col).str.replace_all(r"\s+", "").str.replace(",", ".").str.to_lowercase()
     parts = s.str.extract_groups(r"^(?P<a>\d{1,2})\.(?P<b>\d{1,3})$")
     numeric = pl.concat_str(
         parts.struct.field("a").str.zfill(2), pl.lit("."), parts.struct.field("b").str.pad_end(3, "0")
@@ -159,12 +162,12 @@ def grade_expr(col: str) -> pl.Expr:
 
 
 def decimal_expr(col: str) -> pl.Expr:
-    s = clean_text_expr(pl.col(col)).str.replace_all(r"\s+", "").str.replace(",", ".")
+    s = pl.col(col).str.replace_all(r"\s+", "").str.replace(",", ".")
     return s.cast(pl.Float64, strict=False).round(2).cast(pl.Decimal(5, 2), strict=False).alias(col)
 
 
 def int_expr(col: str) -> pl.Expr:
-    number = clean_text_expr(pl.col(col)).str.replace(",", ".").cast(pl.Float64, strict=False)
+    number = pl.col(col).str.replace(",", ".").cast(pl.Float64, strict=False)
     return pl.when(number == number.floor()).then(number).cast(pl.Int32, strict=False).alias(col)
 
 
@@ -176,7 +179,7 @@ def name_expr(col: str) -> pl.Expr:
     (``LÊ MỸ ÚT`` reads back as ``LÊ Mỹ út``)."""
     word = pl.element()
     fixed = (
-        clean_text_expr(pl.col(col))
+        pl.col(col)
         .str.split(" ")
         .list.eval(
             pl.when((word == word.str.to_uppercase()) | (word == word.str.to_lowercase()))
@@ -201,7 +204,7 @@ def canonical_grade(series: pl.Series) -> pl.Series:
 
 
 def _text_expr(col: str) -> pl.Expr:
-    return clean_text_expr(pl.col(col)).alias(col)
+    return pl.col(col)  # already cleaned
 
 
 #: Normalisation of each schema kind but dates (choices are also mapped to their stored form).
@@ -220,7 +223,8 @@ def normalize_batch(batch: pl.DataFrame) -> pl.DataFrame:
     one column per schema key (SQL types of the schema), ``<date>_year_only``
     flags, ``raw``, ``extras`` and ``_decoded_cells``. Other columns of the
     batch (submission ids, ...) are kept."""
-    batch = decode_pasted_cells(batch)
+    batch = decode_pasted_cells(batch).with_columns(clean_text_expr(pl.col(k)).alias(k) for k in schema.KEYS)
+    # the kind expressions below read these cleaned columns
     exprs: list[pl.Expr] = []
     for f in schema.FIELDS:
         if f.kind == "date":

@@ -58,12 +58,15 @@ def value_key(text: str) -> str:
 
 
 def clean_text_expr(expr: pl.Expr) -> pl.Expr:
-    """NFC, no leading apostrophe, single inner spaces, empty -> null."""
-    cleaned = (
+    """NFC, no leading apostrophe, single inner spaces, empty -> null.
+
+    The expression is referenced once (``replace``, not ``when/then``): an
+    eager frame would compute a twice-referenced chain twice."""
+    return (
         expr.str.normalize("NFC")
         .str.replace_all(r"[\s\u00a0]+", " ")
         .str.strip_chars()
         .str.strip_chars_start("'’`")
         .str.strip_chars()
+        .replace("", None)
     )
-    return pl.when(cleaned == "").then(None).otherwise(cleaned)
