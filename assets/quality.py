@@ -91,6 +91,8 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
     settings = pmis.settings()
     out_dir = settings.paths.reports / quarter / "phan-hoi"
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.xlsx"):  # a re-materialized quarter replaces its workbooks
+        stale.unlink()
     with pmis.build_db() as con:
         units = warehouse.fetch_frame(con, "SELECT * FROM core.units")
         issues = warehouse.fetch_frame(
