@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import tomllib
 import unicodedata
 from datetime import date
@@ -14,23 +13,11 @@ from pmis_pipeline import schema
 from pmis_pipeline.normalize import normalize_records
 from pmis_pipeline.rules import ISSUE_SCHEMA, RULE_BY_ID, RULES, qualification_standard, record_issues
 from pmis_pipeline.settings import DEFAULT_CONFIG
-from tests.workbooks import person
+from tests.workbooks import CATALOG_COLUMNS, TINY_CATALOG, person
 
 Q = "2009-Q1"  # ends 31/03/2009
 RULES_CONFIG = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))["rules"]
-UNITS = pl.DataFrame(
-    [
-        ("PGD01", "Phòng GD&ĐT Châu Thành", "phong", "PGD01", "Phòng GD&ĐT", "Châu Thành"),
-        ("PGD01-TH01", "Trường Tiểu học Tân Thạch", "truong", "PGD01", "Tiểu học", "Châu Thành"),
-        ("PGD01-MN01", "Trường Mầm non Tân Thạch", "truong", "PGD01", "Mầm non", "Châu Thành"),
-        ("PGD02", "Phòng GD&ĐT Chợ Lách", "phong", "PGD02", "Phòng GD&ĐT", "Chợ Lách"),
-        ("PGD02-CS01", "Trường THCS Sơn Định", "truong", "PGD02", "THCS", "Chợ Lách"),
-        ("THPT01", "Trường THPT Chuyên Bến Tre", "truc_thuoc", "THPT01", "THPT", "TP Bến Tre"),
-        ("GDTX01", "Trung tâm GDTX tỉnh", "truc_thuoc", "GDTX01", "GDTX", "TP Bến Tre"),
-    ],
-    schema=["ma_don_vi", "ten_don_vi", "loai", "ma_don_vi_bao_cao", "cap_hoc", "huyen"],
-    orient="row",
-)
+UNITS = pl.DataFrame(TINY_CATALOG, schema=CATALOG_COLUMNS, orient="row")
 
 
 def _cell(value) -> str | None:
@@ -292,14 +279,14 @@ def test_qualification_standard(unit, overrides, expected):
     assert result[0] == expected
 
 
-def test_fast_on_twenty_thousand_rows():
+def test_twenty_thousand_rows_each_get_their_own_issues():
+    """Vectorised rules keep every row's issues apart (speed: bench/validation_bench.py)."""
     base = staff_frame([clean(), clean(dan_toc="Kihn"), clean(he_so_luong="3,20", anh="x.jpg"), clean(ngay_sinh="1940")])
     big = pl.concat([base] * 5_000).with_columns(pl.int_range(pl.len(), dtype=pl.Int32).alias("row_number"))
-    started = time.perf_counter()
     issues = record_issues(big, Q, UNITS, RULES_CONFIG)
-    elapsed = time.perf_counter() - started
-    assert issues.filter(pl.col("rule") == "not_in_catalog").height == 5_000
-    assert elapsed < 5, elapsed
+    catalog = issues.filter(pl.col("rule") == "not_in_catalog")
+    assert catalog.height == 5_000
+    assert catalog["row_number"].to_list() == list(range(1, 20_000, 4))
     assert qualification_standard(big, UNITS).len() == big.height
 
 

@@ -141,20 +141,25 @@ def write_zip(path: Path, workbook: Path, photos: dict[str, bytes], extra_entrie
     return path
 
 
+#: A tiny province: two district offices with two schools each, two direct units.
+TINY_CATALOG: list[tuple[str, ...]] = [
+    ("PGD01", "Phòng GD&ĐT Châu Thành", "phong", "PGD01", "Phòng GD&ĐT", "Châu Thành"),
+    ("PGD01-TH01", "Trường Tiểu học Tân Thạch", "truong", "PGD01", "Tiểu học", "Châu Thành"),
+    ("PGD01-MN01", "Trường Mầm non Tân Thạch", "truong", "PGD01", "Mầm non", "Châu Thành"),
+    ("PGD02", "Phòng GD&ĐT Chợ Lách", "phong", "PGD02", "Phòng GD&ĐT", "Chợ Lách"),
+    ("PGD02-TH01", "Trường Tiểu học Sơn Định", "truong", "PGD02", "Tiểu học", "Chợ Lách"),
+    ("PGD02-CS01", "Trường THCS Sơn Định", "truong", "PGD02", "THCS", "Chợ Lách"),
+    ("THPT01", "Trường THPT Chuyên Bến Tre", "truc_thuoc", "THPT01", "THPT", "TP Bến Tre"),
+    ("GDTX01", "Trung tâm GDTX tỉnh", "truc_thuoc", "GDTX01", "GDTX", "TP Bến Tre"),
+]
+CATALOG_COLUMNS = ["ma_don_vi", "ten_don_vi", "loai", "ma_don_vi_bao_cao", "cap_hoc", "huyen"]
+
+
 def write_catalog(data: Path, rows: Sequence[Sequence[str]] | None = None) -> Path:
-    """A tiny province: two district offices with two schools each, two direct units."""
-    rows = rows or [
-        ("PGD01", "Phòng GD&ĐT Châu Thành", "phong", "PGD01", "Phòng GD&ĐT", "Châu Thành"),
-        ("PGD01-TH01", "Trường Tiểu học Tân Thạch", "truong", "PGD01", "Tiểu học", "Châu Thành"),
-        ("PGD01-MN01", "Trường Mầm non Tân Thạch", "truong", "PGD01", "Mầm non", "Châu Thành"),
-        ("PGD02", "Phòng GD&ĐT Chợ Lách", "phong", "PGD02", "Phòng GD&ĐT", "Chợ Lách"),
-        ("PGD02-TH01", "Trường Tiểu học Sơn Định", "truong", "PGD02", "Tiểu học", "Chợ Lách"),
-        ("PGD02-CS01", "Trường THCS Sơn Định", "truong", "PGD02", "THCS", "Chợ Lách"),
-        ("THPT01", "Trường THPT Chuyên Bến Tre", "truc_thuoc", "THPT01", "THPT", "TP Bến Tre"),
-        ("GDTX01", "Trung tâm GDTX tỉnh", "truc_thuoc", "GDTX01", "GDTX", "TP Bến Tre"),
-    ]
+    """A tiny province (TINY_CATALOG) or ``rows`` as the Department's units.csv."""
+    rows = rows or TINY_CATALOG
     path = data / "catalog" / "units.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["ma_don_vi,ten_don_vi,loai,ma_don_vi_bao_cao,cap_hoc,huyen"] + [",".join(r) for r in rows]
+    lines = [",".join(CATALOG_COLUMNS)] + [",".join(r) for r in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
