@@ -30,6 +30,7 @@ MIN_HEADER_MATCHES = 3
 MAX_WORKBOOK_BYTES = 200 * 1024 * 1024
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 200_000
+MAX_WORKBOOK_EXPANDED = 2 * 1024**3  # XML inside an .xlsx; a 100,000-row sheet is ~150 MB
 
 
 class RejectedFile(Exception):
@@ -152,8 +153,26 @@ def _find_sheet(names: list[str], wanted: str) -> str | None:
     return None
 
 
+def _refuse_bombs(data: bytes, name: str) -> None:
+    """An .xlsx is a zip of XML: refuse one that would expand beyond
+    MAX_WORKBOOK_EXPANDED bytes before the reader inflates it in memory."""
+    if not data.startswith(b"PK"):
+        return  # .xls (OLE2) or not a workbook at all: the reader decides
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            expanded = sum(info.file_size for info in book.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # broken: the reader rejects it with its own message
+    if expanded > MAX_WORKBOOK_EXPANDED:
+        raise RejectedFile(
+            f"{name}: bảng tính giải nén ra {expanded // 2**20} MB, vượt giới hạn "
+            f"{MAX_WORKBOOK_EXPANDED // 2**20} MB; đề nghị kiểm tra lại tệp"
+        )
+
+
 def read_workbook_bytes(data: bytes, name: str) -> RawWorkbook:
     """Read a workbook's ``ThongTin``, ``HoSo`` and optional ``DonVi`` sheets."""
+    _refuse_bombs(data, name)
     try:
         reader = fastexcel.read_excel(data)
         sheet_names = list(reader.sheet_names)

@@ -105,3 +105,13 @@ def test_zip_must_hold_exactly_one_workbook(tmp_path):
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(RejectedFile, match="broken.zip"):
         read_submission(tmp_path / "broken.zip")
+
+
+def test_a_workbook_that_would_expand_beyond_the_limit_is_refused(tmp_path, monkeypatch):
+    import pmis_pipeline.reader as reader
+
+    path = write_xlsx(tmp_path / "big.xlsx", info_rows("PGD01", "2009-Q1"), [person(f"BT{i}", "PGD01-TH01") for i in range(200)])
+    assert read_submission(path).records.height == 200
+    monkeypatch.setattr(reader, "MAX_WORKBOOK_EXPANDED", 10_000)  # a small limit stands for a zip bomb
+    with pytest.raises(RejectedFile, match="big.xlsx: bảng tính giải nén ra"):
+        read_submission(path)
