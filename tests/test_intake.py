@@ -136,3 +136,17 @@ def test_an_analyst_holding_the_published_file_never_blocks_a_run(data_dir):
     finally:
         analyst.close()
     assert query(data_dir, "SELECT count(*) FROM staff") == [(2,)]
+
+
+def test_a_quarter_with_no_files_materializes_to_an_empty_quarter(data_dir):
+    write_catalog(data_dir)
+    materialize_quarter(data_dir, "2010-Q1")
+    assert query(data_dir, "SELECT count(*) FROM staff WHERE quarter = '2010-Q1'") == [(0,)]
+    # every reporting unit is there, none submitted, all ranked
+    assert query(
+        data_dir, "SELECT count(*), count(*) FILTER (WHERE NOT submitted), max(rank) FROM unit_compliance WHERE quarter = '2010-Q1'"
+    ) == [(4, 4, 2)]
+    assert query(data_dir, "SELECT item, amount_vnd FROM payments WHERE quarter = '2010-Q1' ORDER BY 1") == [
+        ("tong_hop_phong", 0),
+        ("tong_hop_truc_thuoc", 0),
+    ]
