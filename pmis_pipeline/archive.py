@@ -216,6 +216,3 @@ class Archive:
                 )
             )
         return out
-
-    def quarters(self) -> list[str]:
-        return sorted({e["quarter"] for e in self._lines() if e["kind"] == "file"})

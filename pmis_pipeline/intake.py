@@ -17,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from pmis_pipeline import legacy, schema
 from pmis_pipeline.archive import Archive, Receipt
+from pmis_pipeline.catalog import reporting_units
 from pmis_pipeline.normalize import detect_file_encoding, normalize_batch, prepare_file
 from pmis_pipeline.quarters import parse_quarter_text
 from pmis_pipeline.reader import RawWorkbook, RejectedFile, read_submission
@@ -230,9 +231,7 @@ def ingest_quarter(
     over files measured no faster on two cores: the per-file work left in
     Python holds the GIL.)"""
     say = progress or (lambda _msg: None)
-    reporting = {
-        r["ma_don_vi"]: r["loai"] for r in units.filter(pl.col("loai") != "truong").iter_rows(named=True)
-    }
+    reporting = dict(reporting_units(units).select("ma_don_vi", "loai").iter_rows())
     receipts = sorted(archive.receipts(quarter), key=lambda r: (r.received_at, r.seq))
     first_by_sha: dict[str, str] = {}
     sub_rows: list[dict] = []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pmis_pipeline import crosscheck, rules
+from pmis_pipeline import crosscheck
 from pmis_pipeline.warehouse import fetch_frame
 
 KEY = ("submission_id", "row_number", "field", "rule")
@@ -67,7 +67,3 @@ def quarter_staff(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
 
 def sql_issues(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
     return combine_issues([crosscheck.duplicate_issues(con, quarter), crosscheck.identity_drift(con, quarter)])
-
-
-def rule_issues(staff: pl.DataFrame, quarter: str, units: pl.DataFrame, rules_config: dict) -> pl.DataFrame:
-    return rules.record_issues(staff, quarter, units, rules_config)

@@ -83,7 +83,6 @@ FIELDS: tuple[Field, ...] = (
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
 KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS)
 DATE_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.kind == "date")
-CHOICE_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.kind == "choice")
 #: Fields whose presence a file must have for its HoSo sheet to be readable.
 STRUCTURAL_KEYS: tuple[str, ...] = ("ma_cb", "ma_don_vi", "ho_ten")
 
