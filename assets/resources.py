@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 
 from pmis_pipeline import warehouse
 from pmis_pipeline.archive import Archive
@@ -30,3 +31,8 @@ class PmisResource(dg.ConfigurableResource):
         """The build database (the pipeline's single writer)."""
         with warehouse.connect(self.settings().paths.build_db) as con:
             yield con
+
+    def frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
+        """One parameterised query on the build database, as a polars frame."""
+        with self.build_db() as con:
+            return warehouse.fetch_frame(con, sql, params)

@@ -98,14 +98,12 @@ def accuracy(context: dg.AssetCheckExecutionContext, pmis: PmisResource) -> dg.A
 )
 def duplicates(context: dg.AssetCheckExecutionContext, pmis: PmisResource) -> dg.AssetCheckResult:
     quarter = context.partition_key
-    with pmis.build_db() as con:
-        frame = warehouse.fetch_frame(
-            con,
-            """SELECT rule, reporting_unit, count(DISTINCT ma_cb) AS persons, count(*) AS rows
-               FROM core.record_issues WHERE quarter = ? AND rule IN ('duplicate_ma_cb', 'duplicate_across_units')
-               GROUP BY ALL ORDER BY persons DESC""",
-            [quarter],
-        )
+    frame = pmis.frame(
+        """SELECT rule, reporting_unit, count(DISTINCT ma_cb) AS persons, count(*) AS rows
+           FROM core.record_issues WHERE quarter = ? AND rule IN ('duplicate_ma_cb', 'duplicate_across_units')
+           GROUP BY ALL ORDER BY persons DESC""",
+        [quarter],
+    )
     return dg.AssetCheckResult(
         passed=frame.height == 0,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -124,12 +122,10 @@ def duplicates(context: dg.AssetCheckExecutionContext, pmis: PmisResource) -> dg
 )
 def lost_records(context: dg.AssetCheckExecutionContext, pmis: PmisResource) -> dg.AssetCheckResult:
     quarter = context.partition_key
-    with pmis.build_db() as con:
-        frame = warehouse.fetch_frame(
-            con,
-            "SELECT reporting_unit, count(*) AS lost FROM core.lost_records WHERE quarter = ? GROUP BY 1 ORDER BY 2 DESC",
-            [quarter],
-        )
+    frame = pmis.frame(
+        "SELECT reporting_unit, count(*) AS lost FROM core.lost_records WHERE quarter = ? GROUP BY 1 ORDER BY 2 DESC",
+        [quarter],
+    )
     return dg.AssetCheckResult(
         passed=frame.height == 0,
         severity=dg.AssetCheckSeverity.WARN,
@@ -144,13 +140,11 @@ def lost_records(context: dg.AssetCheckExecutionContext, pmis: PmisResource) -> 
 )
 def expectations(context: dg.AssetCheckExecutionContext, pmis: PmisResource) -> dg.AssetCheckResult:
     quarter = context.partition_key
-    with pmis.build_db() as con:
-        frame = warehouse.fetch_frame(
-            con,
-            """SELECT expectation, "column", success, unexpected_count, element_count
-               FROM core.expectation_results WHERE quarter = ? ORDER BY success, unexpected_count DESC""",
-            [quarter],
-        )
+    frame = pmis.frame(
+        """SELECT expectation, "column", success, unexpected_count, element_count
+           FROM core.expectation_results WHERE quarter = ? ORDER BY success, unexpected_count DESC""",
+        [quarter],
+    )
     failed = frame.filter(~pl.col("success"))
     return dg.AssetCheckResult(
         passed=frame.height > 0 and failed.height == 0,
