@@ -1,23 +1,51 @@
-"""Quarterly partitions ``YYYY-Qn``, from the configured first quarter to now.
+"""Quarterly partitions ``YYYY-Qn`` and how quarters depend on each other.
 
-Dagster has no quarterly time-window format with ``Qn`` keys, so the keys are
-a static list computed when the code location loads (reload the location in
-the UI when a new quarter starts).
+The keys are the configured quarters: ``[partitions] first_quarter`` to
+``last_quarter`` (default: the current quarter in the local time zone). They
+are fixed when the code location loads; when a new quarter begins (or the
+configured range changes), the ``quarters_sensor`` reloads the code location
+so the UI offers it within a minute, without anyone pressing Reload.
+
+Keys stay ``YYYY-Qn`` (operators and scripts use them), so the partitions are
+static; quarter-to-quarter dependencies are explicit static mappings:
+
+* ``SAME_AND_NEXT``: a quarter's data is read by itself and by the next one
+  (lost records and identity drift compare with the previous quarter);
+* ``ALL_LATER``: a quarter's data is read by every later quarter (a photo once
+  received stays with the person);
+* ``LATER_SAME_YEAR``: read by the later quarters of its calendar year (a
+  record is paid once a year).
 """
 
-from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
 
 import dagster as dg
 
-from pmis_pipeline.quarters import Quarter, quarter_range, today_quarter
-from pmis_pipeline.settings import load_settings
+from pmis_pipeline.quarters import Quarter, configured_quarters
+from pmis_pipeline.settings import Settings, load_settings
 
 
-def quarter_keys() -> list[str]:
-    settings = load_settings()
-    first = Quarter.parse_key(settings.config["partitions"]["first_quarter"])
-    last = max(today_quarter(), first)
-    return [q.key for q in quarter_range(first, last)]
+def quarter_keys(settings: Settings | None = None, now: datetime | None = None) -> list[str]:
+    """The quarters offered to operators, as of ``now`` in the local time zone."""
+    settings = settings or load_settings()
+    today = (now or datetime.now(settings.tz)).astimezone(settings.tz).date()
+    p = settings.model.partitions
+    return [q.key for q in configured_quarters(p.first_quarter, p.last_quarter, today)]
 
 
-quarterly_partitions = dg.StaticPartitionsDefinition(quarter_keys())
+KEYS: list[str] = quarter_keys()
+quarterly_partitions = dg.StaticPartitionsDefinition(KEYS)
+
+
+def _mapping(reads: Callable[[Quarter, Quarter], bool]) -> dg.StaticPartitionMapping:
+    """Upstream quarter -> the downstream quarters that read it."""
+    quarters = [Quarter.parse_key(k) for k in KEYS]
+    table = {up.key: [down.key for down in quarters if reads(up, down)] for up in quarters}
+    return dg.StaticPartitionMapping({up: downs for up, downs in table.items() if downs})
+
+
+SAME_AND_NEXT = _mapping(lambda up, down: down in (up, up.next()))
+ALL_LATER = _mapping(lambda up, down: down >= up)
+LATER_SAME_YEAR = _mapping(lambda up, down: down >= up and down.year == up.year)

@@ -1,39 +1,38 @@
-"""Publishing the analysts' read-only file."""
-
+"""Publishing the analysts' read-only file, once everything it shows is settled."""
 
 import dagster as dg
 
-from assets.compliance import payments, unit_compliance
-from assets.partitions import quarterly_partitions
-from assets.quality import department_review, feedback_workbooks
 from assets.resources import PmisResource
+from assets.warehouse import SPECS, WRITER_POOL
 from pmis_pipeline import warehouse
-
-#: Assets whose tables the published file must include.
-PUBLISHED_AFTER = [feedback_workbooks, department_review, unit_compliance, payments]
 
 
 @dg.asset(
-    partitions_def=quarterly_partitions,
     group_name="warehouse",
     kinds={"duckdb"},
-    deps=PUBLISHED_AFTER,
+    deps=[spec.key for spec in SPECS],
+    pool=WRITER_POOL,
     description=(
-        "Copies the build database to data/warehouse/pmis.duckdb with an atomic rename, so "
-        "analysts always open a complete, consistent file (read-only) and never block a run."
+        "Tệp cho người phân tích (data/warehouse/pmis.duckdb, chỉ đọc): bản sao của kho, thay thế nguyên tử "
+        "nên người đang mở tệp cũ không bị chặn và không bao giờ thấy tệp dở dang. Chỉ các quý đã qua các kiểm "
+        "tra chặn (blocking) mới được công bố; quý có kiểm tra không đạt giữ bản đã công bố trước. Tự chạy một lần "
+        "khi mọi quý đã cập nhật xong, nên không bao giờ lẫn quý cũ với quý mới."
     ),
 )
 def analyst_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
     paths = pmis.settings().paths
-    target = warehouse.publish(paths.build_db, paths.published_db)
-    with warehouse.connect(target, read_only=True) as con:
+    outcome = warehouse.publish(paths.build_db, paths.published_db)
+    with warehouse.open_published(paths.published_db) as con:
         staff_rows, quarters = con.execute("SELECT count(*), count(DISTINCT quarter) FROM staff").fetchone()
-    context.log.info(f"published {target}")
+    if outcome["held_back"]:
+        context.log.warning(f"quarters held back (blocking checks failed): {', '.join(outcome['held_back'])}")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(target)),
-            "size_mb": round(target.stat().st_size / 1e6, 2),
+            "path": dg.MetadataValue.path(str(paths.published_db)),
+            "size_mb": round(paths.published_db.stat().st_size / 1e6, 2),
             "staff_rows_all_quarters": staff_rows,
             "quarters_loaded": quarters,
+            "quarters_published": ", ".join(outcome["published"]),
+            "quarters_held_back": ", ".join(outcome["held_back"]) or "—",
         }
     )

@@ -27,12 +27,12 @@ class PmisResource(dg.ConfigurableResource):
         return Archive(s.paths.archive, s.tz)
 
     @contextmanager
-    def build_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The build database (the pipeline's single writer)."""
-        with warehouse.connect(self.settings().paths.build_db) as con:
+    def build_db(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The build database under its lock (exclusive to write, shared to read)."""
+        with warehouse.connect(self.settings().paths.build_db, read_only=read_only) as con:
             yield con
 
     def frame(self, sql: str, params: list | dict | None = None) -> pl.DataFrame:
         """One parameterised query on the build database, as a polars frame."""
-        with self.build_db() as con:
+        with self.build_db(read_only=True) as con:
             return warehouse.fetch_frame(con, sql, params)

@@ -1,46 +1,196 @@
-"""The inbox sensor: a new or changed file in inbox/YYYY-Qn/ starts that quarter's run."""
+"""The ``quarters_sensor``: what runs by itself.
+
+Every 15 seconds it
+
+1. keeps the offered quarters current: when a new quarter begins (or the
+   configured range changes) it asks the local Dagster webserver to reload
+   the code location (``PMIS_DAGSTER_URL``, set by ``./run up``);
+2. observes the inputs (each quarter's inbox and deadline, the unit catalog,
+   the configuration) and records a new data version for each one that
+   changed; an inbox counts once it has looked the same twice in a row, so a
+   file still being copied does not start a run;
+3. when no run is queued or in progress, asks Dagster which quarters are
+   stale or missing and requests a run for the EARLIEST of them (the later
+   ones read it: they become stale, if at all, once it is done), one run at a
+   time, in order;
+4. when every quarter is up to date, publishes the analysts' file once.
+
+A quarter whose run did not bring it up to date (a blocking check failed, or
+the run failed) is not retried until one of its inputs, an earlier quarter or
+the code changes; the sensor says so, and later quarters wait for it.
+"""
 
 
-import hashlib
 import json
+import os
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
 import dagster as dg
+from dagster._core.asset_graph_view.asset_graph_view import AssetGraphView, TemporalContext
+from dagster._core.definitions.data_version import CachingStaleStatusResolver, StaleStatus
+from dagster._time import get_current_datetime
 
-from assets.partitions import quarterly_partitions
-from pmis_pipeline.settings import load_settings
+from assets.documents import DOCUMENTS
+from assets.inputs import deadlines, inbox, pipeline_config, unit_catalog
+from assets.partitions import KEYS, quarter_keys
+from assets.publish import analyst_warehouse
+from assets.resources import PmisResource
+from assets.warehouse import CODE_VERSION, SPECS
+from pmis_pipeline import inputs
+from pmis_pipeline.settings import Settings
+
+DATA_VERSION_TAG = "dagster/data_version"  # the tag Dagster reads an observation's data version from
+LOCATION_NAME = "pmis"  # workspace.yaml
+ACTIVE = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+QUARTER_ASSETS: list[dg.AssetKey] = [spec.key for spec in SPECS] + [d.key for d in DOCUMENTS]
 
 
-def inbox_fingerprints() -> dict[str, str]:
-    """quarter -> hash of (name, size, mtime) of every file in its inbox folder."""
-    inbox = load_settings().paths.inbox
-    keys = set(quarterly_partitions.get_partition_keys())
-    out: dict[str, str] = {}
-    if not inbox.is_dir():
-        return out
-    for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and p.name in keys):
-        digest = hashlib.sha256()
-        for f in sorted(folder.iterdir()):
-            if f.is_file():
-                st = f.stat()
-                digest.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        out[folder.name] = digest.hexdigest()[:16]
+@dataclass
+class Cursor:
+    looked: dict[str, str] = field(default_factory=dict)  # input -> version seen at the last look
+    reported: dict[str, str] = field(default_factory=dict)  # input -> version last recorded
+    attempted: dict[str, str] = field(default_factory=dict)  # quarter -> fingerprint of the last request
+
+    @classmethod
+    def load(cls, text: str | None) -> "Cursor":
+        return cls(**json.loads(text)) if text else cls()
+
+    def dump(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+
+def observe_inputs(settings: Settings, today) -> dict[str, str]:
+    """Current data version of every input, keyed ``asset`` or ``asset/quarter``."""
+    out = {f"{inbox.key.to_user_string()}/{q}": v for q, v in inputs.inbox_versions(settings, KEYS).items()}
+    out |= {f"{deadlines.key.to_user_string()}/{q}": v for q, v in inputs.deadline_versions(settings, KEYS, today).items()}
+    out[unit_catalog.key.to_user_string()] = inputs.catalog_version(settings)
+    out[pipeline_config.key.to_user_string()] = inputs.config_version(settings)
     return out
 
 
-def build_inbox_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(
-        job=job,
-        minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Materializes a quarter when files arrive in or change under data/inbox/YYYY-Qn/.",
-    )
-    def inbox_sensor(context: dg.SensorEvaluationContext):
-        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        current = inbox_fingerprints()
-        changed = sorted(q for q, fp in current.items() if seen.get(q) != fp)
-        if not changed:
-            return dg.SkipReason("no new or changed files in the inbox")
-        context.update_cursor(json.dumps(current, sort_keys=True))
-        return [dg.RunRequest(partition_key=q, run_key=f"{q}:{current[q]}") for q in changed]
+def _observation(name: str, version: str) -> dg.AssetObservation:
+    key, _, partition = name.partition("/")
+    return dg.AssetObservation(asset_key=key, partition=partition or None, tags={DATA_VERSION_TAG: version})
 
-    return inbox_sensor
+
+def _resolver(instance: dg.DagsterInstance, asset_graph) -> CachingStaleStatusResolver:
+    """Dagster's own staleness (what the UI shows as Stale / Missing)."""
+    view = AssetGraphView(
+        temporal_context=TemporalContext(effective_dt=get_current_datetime(), last_event_id=None),
+        instance=instance,
+        asset_graph=asset_graph,
+    )
+    return CachingStaleStatusResolver(instance, asset_graph, view)
+
+
+def _reload_location(url: str) -> None:
+    """Ask the webserver to reload the code location (in the background: the
+    reload restarts the process this sensor runs in)."""
+    from dagster_graphql import DagsterGraphQLClient
+
+    parsed = urlparse(url)
+
+    def reload() -> None:
+        try:
+            DagsterGraphQLClient(parsed.hostname or "127.0.0.1", port_number=parsed.port, timeout=30).reload_repository_location(
+                LOCATION_NAME
+            )
+        except Exception:  # the next tick tries again
+            pass
+
+    threading.Thread(target=reload, daemon=True).start()
+
+
+def _fingerprint(versions: dict[str, str], storage_ids: list[int]) -> str:
+    return inputs.short_hash(CODE_VERSION, json.dumps(versions, sort_keys=True), json.dumps(storage_ids))
+
+
+@dg.sensor(
+    name="quarters_sensor",
+    minimum_interval_seconds=15,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    target=dg.AssetSelection.assets(*QUARTER_ASSETS, analyst_warehouse),
+    description=(
+        "Theo dõi thư mục nhận, hạn nộp, danh mục và cấu hình; tự chạy các quý bị cũ (stale) hoặc chưa có, lần lượt "
+        "từ quý sớm nhất, mỗi lần một lượt chạy; khi mọi quý đã cập nhật thì công bố tệp cho người phân tích."
+    ),
+)
+def quarters_sensor(context: dg.SensorEvaluationContext, pmis: PmisResource):
+    settings = pmis.settings()
+    cursor = Cursor.load(context.cursor)
+    now = get_current_datetime().astimezone(settings.tz)
+
+    offered = quarter_keys(settings, now)
+    if offered != KEYS:
+        url = os.environ.get("PMIS_DAGSTER_URL")
+        if url:
+            _reload_location(url)
+        return dg.SkipReason(
+            f"các quý cần có {offered[0]}..{offered[-1]} khác các quý đang tải {KEYS[0]}..{KEYS[-1]}: "
+            + ("đang tải lại mã (reload)" if url else "hãy tải lại vị trí mã (Deployment → Reload)")
+        )
+
+    current = observe_inputs(settings, now.date())
+    for name, version in current.items():
+        stable = not name.startswith(inbox.key.to_user_string()) or cursor.looked.get(name) == version
+        if stable and cursor.reported.get(name) != version:
+            context.instance.report_runless_asset_event(_observation(name, version))
+            cursor.reported[name] = version
+    cursor.looked = current
+
+    active = context.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1)
+    if active:
+        context.update_cursor(cursor.dump())
+        return dg.SkipReason(f"đang chờ lượt chạy {active[0].run_id[:8]} xong")
+
+    asset_graph = context.repository_def.asset_graph
+    resolver = _resolver(context.instance, asset_graph)
+    done_before: list[int] = []
+    for quarter in KEYS:
+        statuses = {key: resolver.get_status(key, quarter) for key in QUARTER_ASSETS}
+        behind = sorted(k.to_user_string() for k, s in statuses.items() if s != StaleStatus.FRESH)
+        if behind:
+            fingerprint = _fingerprint(cursor.reported, done_before)
+            if cursor.attempted.get(quarter) == fingerprint:
+                context.update_cursor(cursor.dump())
+                return dg.SkipReason(
+                    f"{quarter}: lượt chạy trước chưa làm quý này cập nhật ({', '.join(behind)}); xem trang Runs. "
+                    "Sẽ thử lại khi có tệp mới, danh mục, cấu hình hoặc quý trước thay đổi; các quý sau chờ."
+                )
+            cursor.attempted[quarter] = fingerprint
+            context.update_cursor(cursor.dump())
+            return dg.RunRequest(
+                run_key=f"{quarter}:{fingerprint}",
+                partition_key=quarter,
+                asset_selection=QUARTER_ASSETS,
+                tags={"pmis/reason": f"{quarter}: {', '.join(behind)}"[:250]},
+            )
+        done_before += _latest_storage_ids(context.instance, quarter)
+    context.update_cursor(cursor.dump())
+    if resolver.get_status(analyst_warehouse.key) != StaleStatus.FRESH:
+        return dg.RunRequest(
+            run_key=f"publish:{_fingerprint(cursor.reported, done_before)}",
+            asset_selection=[analyst_warehouse.key],
+            tags={"pmis/reason": "every quarter up to date: publish"},
+        )
+    return dg.SkipReason("mọi quý đã cập nhật; tệp cho người phân tích đã công bố")
+
+
+def _latest_storage_ids(instance: dg.DagsterInstance, quarter: str) -> list[int]:
+    """Storage ids of the quarter's latest materializations (they change whenever it is rebuilt)."""
+    out = []
+    for spec in SPECS:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=spec.key, asset_partitions=[quarter]), limit=1
+        )
+        out.append(result.records[0].storage_id if result.records else 0)
+    return out

@@ -5,13 +5,18 @@ Layout under ``<data>/warehouse/archive/``::
     objects/ab/abcdef...        one object per distinct content (sha256)
     manifest.jsonl              append-only log of what was received when
 
-Manifest lines are JSON objects of two kinds:
+Manifest lines are JSON objects of these kinds:
 
 * ``{"kind": "file", "quarter", "file_name", "sha256", "size", "received_at", "first_seen_at"}``
-  the first time a content is seen under a name in a quarter folder;
-  ``received_at`` is the file's modification time then, in local time;
-* ``{"kind": "receipt", "quarter", "file_name", "sha256", "received_at"}``
-  a hand-over time the clerk wrote in ``receipts.csv`` for that content.
+  a hand-over: a content seen under a name in a quarter folder when that name
+  last held another content (or nothing). A version copied back into the inbox
+  is a new hand-over. ``received_at`` is the file's modification time, local;
+* ``{"kind": "receipt", "quarter", "file_name", "sha256", "received_at", "reporting_unit"}``
+  the hand-over time (and optionally the unit) the clerk wrote in
+  ``receipts.csv`` for the version of the file present when the line was
+  written: a later version under the same name does not inherit it;
+* ``{"kind": "quarantine" | "release", "quarter", "sha256", "reason", "at"}``
+  an operator set a version aside (it is not read) or brought it back.
 
 The archive alone is enough to rebuild every quarter: intake reads the
 objects, never the inbox.
@@ -23,20 +28,24 @@ import csv
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pmis_pipeline.files import copy_atomically
 
+if TYPE_CHECKING:
+    from pmis_pipeline.inputs import InboxFile
+
 RECEIPTS_FILE = "receipts.csv"
-_IGNORED_PREFIXES = ("~$", ".")  # Excel lock files, hidden files
 
 
 @dataclass(frozen=True)
 class Receipt:
-    """One received file version (a quarter, a name, a content)."""
+    """One hand-over of a file version (a quarter, a name, a content, a time)."""
 
     quarter: str
     file_name: str
@@ -45,7 +54,9 @@ class Receipt:
     received_at: datetime  # naive local time
     received_source: str  # "receipts.csv" or "mtime"
     first_seen_at: datetime
-    seq: int  # order of first sight in the manifest
+    seq: int  # position of the hand-over in the manifest (unique, increasing)
+    reporting_unit: str | None = None  # as the clerk wrote it in receipts.csv, if any
+    quarantine_reason: str | None = None  # set aside by an operator: not read
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,14 @@ class RegisterSummary:
     known_files: int
     receipt_lines: int
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A line of receipts.csv."""
+
+    received_at: datetime
+    reporting_unit: str | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -73,23 +92,25 @@ def parse_local_time(text: str) -> datetime:
             return datetime.strptime(text, fmt)
         except ValueError:
             continue
-    raise ValueError(f"expected YYYY-MM-DD HH:MM[:SS] or YYYY-MM-DD, got {text!r}")
+    raise ValueError(f"cần dạng YYYY-MM-DD HH:MM hoặc YYYY-MM-DD, gặp {text!r}")
 
 
-def read_receipts(path: Path) -> tuple[dict[str, datetime], list[str]]:
-    """``receipts.csv`` of a quarter folder: file name -> hand-over time, and warnings."""
-    out: dict[str, datetime] = {}
+def read_receipts(path: Path) -> tuple[dict[str, Handover], list[str]]:
+    """``receipts.csv`` of a quarter folder (columns ``file,received_at`` and an
+    optional ``reporting_unit``): file name -> hand-over, and warnings."""
+    out: dict[str, Handover] = {}
     warnings: list[str] = []
     if not path.is_file():
         return out, warnings
     with path.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
         if not reader.fieldnames or not {"file", "received_at"} <= {h.strip() for h in reader.fieldnames}:
-            return out, [f"{path.name}: cần hai cột file,received_at"]
+            return out, [f"{path.name}: cần hai cột file,received_at (và có thể thêm reporting_unit)"]
         for n, row in enumerate(reader, start=2):
             row = {(k or "").strip(): (v or "") for k, v in row.items()}
             try:
-                out[row["file"].strip()] = parse_local_time(row["received_at"])
+                unit = row.get("reporting_unit", "").strip().upper().replace(" ", "") or None
+                out[row["file"].strip()] = Handover(parse_local_time(row["received_at"]), unit)
             except ValueError as exc:
                 warnings.append(f"{path.name}, dòng {n}: thời điểm nhận không hợp lệ ({exc})")
     return out, warnings
@@ -118,7 +139,7 @@ class Archive:
         copy_atomically(path, target, check=same_content)
         return True
 
-    def _lines(self) -> list[dict]:
+    def lines(self) -> list[dict]:
         if not self.manifest.is_file():
             return []
         out = []
@@ -142,77 +163,127 @@ class Archive:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def register_folder(self, folder: Path, quarter: str) -> RegisterSummary:
-        """Archive every file of an inbox quarter folder; log new versions and receipts."""
-        lines = self._lines()
-        seen = {(e["quarter"], e["file_name"], e["sha256"]) for e in lines if e["kind"] == "file"}
-        last_receipt = {
-            (e["quarter"], e["file_name"], e["sha256"]): e["received_at"] for e in lines if e["kind"] == "receipt"
-        }
-        overrides, warnings = read_receipts(folder / RECEIPTS_FILE)
-        new_entries: list[dict] = []
-        new_files = new_objects = known = receipts = 0
-        files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-        now = datetime.now(self.tz).replace(tzinfo=None).isoformat(timespec="seconds")
-        for path in files:
-            if path.name == RECEIPTS_FILE or path.name.startswith(_IGNORED_PREFIXES):
+    def _now(self) -> str:
+        return datetime.now(self.tz).replace(tzinfo=None).isoformat(timespec="seconds")
+
+    def register(
+        self, quarter: str, files: Iterable[InboxFile], receipts: dict[str, Handover], warnings: Iterable[str] = ()
+    ) -> RegisterSummary:
+        """Archive the settled files of a quarter's inbox; log new hand-overs and receipts.
+
+        A file is a new hand-over when its name last held another content (or
+        nothing): a corrected file and an earlier version copied back are both
+        hand-overs. A receipts.csv line applies to the version present when the
+        line (its time) is first seen, never to later versions of the name.
+        A file that changes while it is archived is left for the next run."""
+        lines = self.lines()
+        current: dict[str, str] = {}  # name -> content of its latest hand-over
+        applied: dict[str, set[str]] = {}  # name -> receipt times already applied to some version
+        for e in lines:
+            if e.get("quarter") != quarter:
                 continue
-            sha = sha256_file(path)
-            new_objects += self.store(path, sha)
-            key = (quarter, path.name, sha)
-            if key in seen:
+            if e["kind"] == "file":
+                current[e["file_name"]] = e["sha256"]
+            elif e["kind"] == "receipt":
+                applied.setdefault(e["file_name"], set()).add(e["received_at"])
+        notes = list(warnings)
+        new_entries: list[dict] = []
+        new_files = new_objects = known = receipt_lines = 0
+        now = self._now()
+        names = set()
+        for f in files:
+            names.add(f.name)
+            try:
+                sha = sha256_file(f.path)
+                new_objects += self.store(f.path, sha)
+                st = f.path.stat()
+            except OSError as exc:
+                notes.append(f"{f.name}: chưa lưu được vào kho ({exc}); sẽ đọc ở lần chạy sau")
+                continue
+            if (st.st_size, st.st_mtime_ns) != (f.size, f.mtime_ns):
+                notes.append(f"{f.name}: tệp đang thay đổi (đang chép?); sẽ đọc ở lần chạy sau")
+                continue
+            if current.get(f.name) == sha:
                 known += 1
             else:
-                mtime = datetime.fromtimestamp(path.stat().st_mtime, self.tz).replace(tzinfo=None)
+                mtime = datetime.fromtimestamp(f.mtime_ns / 1e9, self.tz).replace(tzinfo=None)
                 new_entries.append(
                     {
                         "kind": "file",
                         "quarter": quarter,
-                        "file_name": path.name,
+                        "file_name": f.name,
                         "sha256": sha,
-                        "size": path.stat().st_size,
+                        "size": f.size,
                         "received_at": mtime.isoformat(timespec="seconds"),
                         "first_seen_at": now,
                     }
                 )
-                seen.add(key)
+                current[f.name] = sha
                 new_files += 1
-            if path.name in overrides:
-                stamp = overrides[path.name].isoformat(timespec="seconds")
-                if last_receipt.get(key) != stamp:
+            handover = receipts.get(f.name)
+            if handover is not None:
+                stamp = handover.received_at.isoformat(timespec="seconds")
+                if stamp not in applied.get(f.name, set()):
                     new_entries.append(
-                        {"kind": "receipt", "quarter": quarter, "file_name": path.name, "sha256": sha, "received_at": stamp}
+                        {
+                            "kind": "receipt",
+                            "quarter": quarter,
+                            "file_name": f.name,
+                            "sha256": sha,
+                            "received_at": stamp,
+                            "reporting_unit": handover.reporting_unit,
+                        }
                     )
-                    last_receipt[key] = stamp
-                    receipts += 1
-        for name in sorted(set(overrides) - {p.name for p in files}):
-            warnings.append(f"{RECEIPTS_FILE}: không có tệp '{name}' trong thư mục {quarter}")
+                    applied.setdefault(f.name, set()).add(stamp)
+                    receipt_lines += 1
+        for name in sorted(set(receipts) - names):
+            notes.append(f"{RECEIPTS_FILE}: không có tệp '{name}' trong thư mục {quarter}")
         self._append(new_entries)
-        return RegisterSummary(new_files, new_objects, known, receipts, tuple(warnings))
+        return RegisterSummary(new_files, new_objects, known, receipt_lines, tuple(notes))
+
+    def set_quarantine(self, quarter: str, sha256: str, reason: str, release: bool = False) -> None:
+        """Set a version aside (not read; shown as rejected with the reason) or bring it back."""
+        versions = {e["sha256"] for e in self.lines() if e["kind"] == "file" and e["quarter"] == quarter}
+        matches = [v for v in versions if v.startswith(sha256)] if len(sha256) >= 8 else []
+        if len(matches) != 1:
+            raise ValueError(f"{quarter}: no single archived version starts with {sha256!r}")
+        kind = "release" if release else "quarantine"
+        self._append([{"kind": kind, "quarter": quarter, "sha256": matches[0], "reason": reason, "at": self._now()}])
 
     def receipts(self, quarter: str) -> list[Receipt]:
-        """Every file version ever received for ``quarter``, in order of first sight."""
-        lines = self._lines()
-        override = {
-            (e["file_name"], e["sha256"]): e["received_at"]
-            for e in lines
-            if e["kind"] == "receipt" and e["quarter"] == quarter
-        }
-        out: list[Receipt] = []
-        for seq, e in enumerate(lines):
-            if e["kind"] != "file" or e["quarter"] != quarter:
+        """Every hand-over ever made for ``quarter``, in order. A receipts.csv
+        entry belongs to the latest hand-over of its name and content before it."""
+        handovers: list[tuple[int, dict]] = []
+        latest: dict[tuple[str, str], int] = {}  # (name, sha) -> index in handovers
+        receipt_of: dict[int, dict] = {}
+        quarantine: dict[str, str] = {}
+        for seq, e in enumerate(self.lines()):
+            if e.get("quarter") != quarter:
                 continue
-            stamp = override.get((e["file_name"], e["sha256"]))
+            if e["kind"] == "file":
+                latest[(e["file_name"], e["sha256"])] = len(handovers)
+                handovers.append((seq, e))
+            elif e["kind"] == "receipt" and (e["file_name"], e["sha256"]) in latest:
+                receipt_of[latest[(e["file_name"], e["sha256"])]] = e
+            elif e["kind"] == "quarantine":
+                quarantine[e["sha256"]] = e.get("reason") or ""
+            elif e["kind"] == "release":
+                quarantine.pop(e["sha256"], None)
+        out: list[Receipt] = []
+        for i, (seq, e) in enumerate(handovers):
+            receipt = receipt_of.get(i)
             out.append(
                 Receipt(
                     quarter=quarter,
                     file_name=e["file_name"],
                     sha256=e["sha256"],
                     size=e["size"],
-                    received_at=datetime.fromisoformat(stamp or e["received_at"]),
-                    received_source="receipts.csv" if stamp else "mtime",
+                    received_at=datetime.fromisoformat(receipt["received_at"] if receipt else e["received_at"]),
+                    received_source="receipts.csv" if receipt else "mtime",
                     first_seen_at=datetime.fromisoformat(e["first_seen_at"]),
                     seq=seq,
+                    reporting_unit=receipt.get("reporting_unit") if receipt else None,
+                    quarantine_reason=quarantine.get(e["sha256"]),
                 )
             )
         return out

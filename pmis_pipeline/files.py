@@ -12,8 +12,9 @@ from pathlib import Path
 def copy_atomically(source: Path, target: Path, check: Callable[[Path], None] | None = None) -> Path:
     """Copy ``source`` to a temporary file beside ``target``, make it read-only
     and rename it over ``target``: a reader sees the old file or the new one,
-    never half of one, and a killed copy leaves ``target`` untouched.
-    ``check`` may inspect the copy and raise before it replaces anything."""
+    never half of one, and a killed copy leaves ``target`` untouched (and a
+    ``.<name>.*.tmp`` file that the next writer removes).
+    ``check`` may inspect or amend the copy, or raise before it replaces anything."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)

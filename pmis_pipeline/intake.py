@@ -50,6 +50,7 @@ SUBMISSION_SCHEMA: dict[str, pl.DataType] = {
     "warnings": pl.List(pl.Utf8),
     "duplicate_of": pl.Utf8,
     "n_photos": pl.Int32,
+    "handover_unit": pl.Utf8,
 }
 
 PHOTO_SCHEMA: dict[str, pl.DataType] = {
@@ -66,8 +67,9 @@ DECLARED_UNIT_KEYS = tuple(f.key for f in schema.UNIT_FIELDS)
 
 
 def submission_id(receipt: Receipt) -> str:
-    """Stable id of a received file version: quarter, name and content."""
-    text = f"{receipt.quarter}\x00{receipt.file_name}\x00{receipt.sha256}"
+    """Stable id of a hand-over: quarter, name, content and its place in the
+    archive's manifest (a version copied back is a hand-over of its own)."""
+    text = f"{receipt.quarter}\x00{receipt.file_name}\x00{receipt.sha256}\x00{receipt.seq}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -156,12 +158,11 @@ class _FileResult:
     photos: list[dict] = field(default_factory=list)
 
 
-def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict[str, str]) -> _FileResult:
-    """Read, validate and prepare one file; a RejectedFile becomes the row's error."""
-    sid = submission_id(receipt)
-    row: dict = {
+def _base_row(receipt: Receipt, quarter: str) -> dict:
+    """The submission row of a hand-over before its file is read."""
+    return {
         "quarter": quarter,
-        "submission_id": sid,
+        "submission_id": submission_id(receipt),
         "file_name": receipt.file_name,
         "sha256": receipt.sha256,
         "size_bytes": receipt.size,
@@ -176,6 +177,12 @@ def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict
         "warnings": [],
         "n_photos": 0,
     }
+
+
+def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict[str, str]) -> _FileResult:
+    """Read, validate and prepare one file; a RejectedFile becomes the row's error."""
+    sid = submission_id(receipt)
+    row = _base_row(receipt, quarter)
     raw = None
     try:
         raw = read_submission(archive.object_path(receipt.sha256), receipt.file_name)
@@ -240,8 +247,15 @@ def ingest_quarter(
     unit_frames: list[pl.DataFrame] = []
     messages: list[str] = []
     for i, receipt in enumerate(receipts, start=1):
-        result = _read_file(archive, receipt, quarter, reporting)
+        if receipt.quarantine_reason is not None:
+            result = _FileResult(_base_row(receipt, quarter))
+            result.row["error"] = f"{receipt.file_name}: tệp được Phòng TCCB tạm cách ly, không đọc ({receipt.quarantine_reason})"
+        else:
+            result = _read_file(archive, receipt, quarter, reporting)
         row = result.row
+        row["handover_unit"] = receipt.reporting_unit
+        if row.get("reporting_unit") is None and receipt.reporting_unit in reporting:
+            row["reporting_unit"] = receipt.reporting_unit  # a rejected file reaches the unit that handed it over
         row["duplicate_of"] = first_by_sha.get(receipt.sha256)
         first_by_sha.setdefault(receipt.sha256, row["submission_id"])
         sub_rows.append(row)

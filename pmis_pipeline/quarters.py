@@ -109,3 +109,11 @@ def deadline_for(quarter: Quarter, month_days: dict[str, str], overrides: dict[s
 
 def today_quarter(now: datetime | None = None) -> Quarter:
     return Quarter.of((now or datetime.now()).date())
+
+
+def configured_quarters(first: str, last: str | None, today: date) -> list[Quarter]:
+    """The quarters offered to operators: ``first`` to ``last`` (default: the
+    quarter of ``today``, a local date), never beyond today's quarter."""
+    start = Quarter.parse_key(first)
+    end = min(Quarter.parse_key(last), Quarter.of(today)) if last else Quarter.of(today)
+    return quarter_range(start, max(start, end))

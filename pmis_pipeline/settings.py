@@ -8,6 +8,8 @@ in the repository, or the folder named by ``PMIS_DATA_DIR``. Rules come from
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from pmis_pipeline.config import ConfigError, PipelineConfig, validate_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.toml")
@@ -79,30 +83,49 @@ class Paths:
 class Settings:
     paths: Paths
     config: dict[str, Any]
+    model: PipelineConfig
 
     @cached_property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.config["calendar"]["timezone"])
+        return ZoneInfo(self.model.calendar.timezone)
 
     def section(self, name: str) -> dict[str, Any]:
-        return dict(self.config.get(name, {}))
+        return getattr(self.model, name).model_dump()
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short hash of the effective configuration (defaults merged with overrides)."""
+        text = json.dumps(self.model.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def data_dir() -> Path:
     return Path(os.environ.get("PMIS_DATA_DIR") or REPO_ROOT / "data").resolve()
 
 
-def load_config(data: Path) -> dict[str, Any]:
+def config_path(data: Path) -> Path:
+    """The operator's override file: ``PMIS_CONFIG`` or ``<data>/config.toml``."""
+    return Path(os.environ["PMIS_CONFIG"]) if os.environ.get("PMIS_CONFIG") else data / "config.toml"
+
+
+def load_config(data: Path) -> tuple[dict[str, Any], PipelineConfig]:
+    """The merged configuration, validated; raises :class:`ConfigError` naming the bad key."""
     with DEFAULT_CONFIG.open("rb") as fh:
         config = tomllib.load(fh)
-    override = Path(os.environ["PMIS_CONFIG"]) if os.environ.get("PMIS_CONFIG") else data / "config.toml"
+    override = config_path(data)
+    source = str(DEFAULT_CONFIG)
     if override.is_file():
-        with override.open("rb") as fh:
-            config = _deep_merge(config, tomllib.load(fh))
-    return config
+        source = str(override)
+        try:
+            with override.open("rb") as fh:
+                config = _deep_merge(config, tomllib.load(fh))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{override}: not valid TOML ({exc})") from None
+    return config, validate_config(config, source)
 
 
 def load_settings(data: Path | None = None) -> Settings:
     """Settings for ``data`` (default: ``PMIS_DATA_DIR`` or the repository's ``data/``)."""
     folder = Path(data).resolve() if data else data_dir()
-    return Settings(paths=Paths(folder), config=load_config(folder))
+    config, model = load_config(folder)
+    return Settings(paths=Paths(folder), config=config, model=model)

@@ -3,9 +3,14 @@
 Tables live in the ``core`` schema of the build database (the pipeline's
 single writer); the analysts' stable face is the set of views in ``main``
 (``units``, ``submissions``, ``staff``, ...), documented in the contract.
-After each run the build database is published by copying it to a fresh
-file and renaming it over ``pmis.duckdb`` (an atomic replace), so an analyst
-holding the published file open never blocks the pipeline.
+A quarter is written in ONE transaction (:func:`transaction`): a failed or
+killed run leaves the quarter as it was. The build database has one writer at
+a time: :func:`connect` takes an exclusive lock on ``build.duckdb.lock``
+(shared for read-only use) and waits for it without polling. Publishing
+copies the build database to a fresh file and renames it over
+``pmis.duckdb`` (an atomic replace), so an analyst holding the published file
+open never blocks the pipeline; only quarters whose blocking checks passed are
+published (:func:`publish`).
 
 All SQL takes values as parameters; only identifiers that come from the
 schema module (never from data) are formatted into statements.
@@ -13,9 +18,11 @@ schema module (never from data) are formatted into statements.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import fcntl
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -25,8 +32,7 @@ from pmis_pipeline import schema
 from pmis_pipeline.catalog import UNIT_COLUMNS
 from pmis_pipeline.files import copy_atomically
 
-SCHEMA_VERSION = 3  # bump on any DDL change: older build databases are recreated
-LOCK_WAIT_SECONDS = 60.0
+SCHEMA_VERSION = 4  # bump on any DDL or derivation change: every quarter is rebuilt from the archive
 
 
 def _record_columns_ddl() -> str:
@@ -43,6 +49,13 @@ def ddl() -> str:
     return f"""
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE TABLE IF NOT EXISTS core.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS core.quarter_state (
+    quarter VARCHAR PRIMARY KEY,
+    built_at TIMESTAMP NOT NULL,
+    run_id VARCHAR,
+    blocking_passed BOOLEAN NOT NULL,  -- publishable: the quarter's blocking checks passed
+    problems VARCHAR                   -- why not, when they failed
+);
 CREATE TABLE IF NOT EXISTS core.units (
 {units}
 );
@@ -71,6 +84,7 @@ CREATE TABLE IF NOT EXISTS core.submission_files (
     warnings VARCHAR[],
     duplicate_of VARCHAR,
     n_photos INTEGER,
+    handover_unit VARCHAR,             -- reporting unit the clerk wrote in receipts.csv
     PRIMARY KEY (quarter, submission_id)
 );
 CREATE TABLE IF NOT EXISTS core.records (
@@ -262,30 +276,66 @@ def completeness_sql() -> tuple[str, str]:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database, waiting for another writer to let go of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+def writer_lock(path: Path, shared: bool = False) -> Iterator[None]:
+    """Hold ``<path>.lock``: exclusive for the writer, shared for readers.
+
+    Blocks until the lock is free (the kernel wakes us: no polling). Every
+    process that opens the build database goes through here: Dagster runs
+    started from the UI, a sensor, a backfill or a terminal, and ``pmis``
+    commands alike. The Dagster pool ``pmis_writer`` queues steps before they
+    get here, so a step rarely waits on the lock itself."""
+    lock = path.with_name(path.name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        if not read_only:
-            _migrate(con)
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the build database under its lock (see :func:`writer_lock`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path, shared=read_only):
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            if not read_only:
+                _migrate(con)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The analysts' file, read-only (never locked: it is replaced by rename)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
         yield con
     finally:
         con.close()
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit on success, roll back on any error. A process
+    killed inside leaves no trace (DuckDB discards the uncommitted transaction)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     """Create the schema; a build database of an older schema version is
-    emptied and recreated (everything in it is rebuilt from the archive by
-    re-materializing the quarters)."""
+    emptied and recreated. Nothing is lost: the quarter assets carry
+    ``SCHEMA_VERSION`` as their code version, so Dagster marks every quarter
+    stale and the automation rebuilds them from the archive, in order."""
     has_meta = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core' AND table_name = 'meta'"
     ).fetchone()[0]
@@ -298,11 +348,10 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def replace_units(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> None:
+    """Replace the catalog copy (inside the caller's transaction)."""
     con.register("units_in", units.select(UNIT_COLUMNS).to_arrow())
-    con.execute("BEGIN")
     con.execute("DELETE FROM core.units")
     con.execute("INSERT INTO core.units BY NAME SELECT * FROM units_in")
-    con.execute("COMMIT")
     con.unregister("units_in")
 
 
@@ -312,96 +361,91 @@ def replace_quarter(
     tables: dict[str, pl.DataFrame],
     updates: dict[str, pl.DataFrame] | None = None,
 ) -> None:
-    """Replace ``quarter``'s rows of each ``core`` table, all in one transaction.
+    """Replace ``quarter``'s rows of each ``core`` table (inside the caller's transaction).
 
     ``updates`` maps a table to a frame keyed by (quarter, submission_id,
     row_number) whose other columns are written into the matching rows."""
-    con.execute("BEGIN")
-    try:
-        for table, frame in (updates or {}).items():
-            name = f"upd_{table}"
+    for table, frame in (updates or {}).items():
+        name = f"upd_{table}"
+        con.register(name, frame.to_arrow())
+        sets = ", ".join(f"{c} = u.{c}" for c in frame.columns if c not in ("quarter", "submission_id", "row_number"))
+        con.execute(
+            f"UPDATE core.{table} t SET {sets} FROM {name} u "
+            "WHERE t.quarter = u.quarter AND t.submission_id = u.submission_id AND t.row_number = u.row_number"
+        )
+        con.unregister(name)
+    for table, frame in tables.items():
+        con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
+        if frame.height:
+            name = f"in_{table}"
             con.register(name, frame.to_arrow())
-            sets = ", ".join(f"{c} = u.{c}" for c in frame.columns if c not in ("quarter", "submission_id", "row_number"))
-            con.execute(
-                f"UPDATE core.{table} t SET {sets} FROM {name} u "
-                "WHERE t.quarter = u.quarter AND t.submission_id = u.submission_id AND t.row_number = u.row_number"
-            )
+            con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM {name}")
             con.unregister(name)
-        for table, frame in tables.items():
-            con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
-            if frame.height:
-                name = f"in_{table}"
-                con.register(name, frame.to_arrow())
-                con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM {name}")
-                con.unregister(name)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:
-    """Latest received file wins per (reporting unit, school); fill ``staff_rows``
-    and ``submission_status`` for the quarter in one transaction."""
+    """Resolve re-submissions (inside the caller's transaction): fill
+    ``staff_rows`` and ``submission_status`` for the quarter.
+
+    Within a reporting unit, files are ordered by received time (then order of
+    arrival). A record stands when its file is the latest that carries its
+    school, and no later file carries its person (``ma_cb``): a school sent
+    again is replaced as a whole, and a person sent again is taken from the
+    later file whatever school code either file gives (a mistyped school code
+    is corrected by sending the file again). A readable file none of whose
+    records stand is ``superseded``."""
     filled, required = completeness_sql()
-    con.execute("BEGIN")
-    try:
-        con.execute("DELETE FROM core.staff_rows WHERE quarter = ?", [quarter])
-        con.execute("DELETE FROM core.submission_status WHERE quarter = ?", [quarter])
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE winners AS
-            WITH pairs AS (
-                SELECT DISTINCT r.submission_id, r.reporting_unit, r.ma_don_vi
-                FROM core.records r WHERE r.quarter = $q
-            ), ranked AS (
-                SELECT p.*, row_number() OVER (
-                    PARTITION BY p.reporting_unit, p.ma_don_vi
-                    ORDER BY f.received_at DESC, f.seq DESC
-                ) AS rn
-                FROM pairs p
-                JOIN core.submission_files f ON f.quarter = $q AND f.submission_id = p.submission_id AND f.readable
-            )
-            SELECT submission_id, reporting_unit, ma_don_vi FROM ranked WHERE rn = 1
-            """,
-            {"q": quarter},
-        )
-        con.execute(
-            f"""
-            INSERT INTO core.staff_rows BY NAME
-            SELECT r.*,
-                   EXISTS (
-                       SELECT 1 FROM core.photos p
-                       WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
-                   ) AS has_photo,
-                   {filled} AS filled_required,
-                   {required} AS required_cells,
-                   ({filled}) = ({required}) AS is_complete
-            FROM core.records r
-            JOIN winners w ON r.submission_id = w.submission_id
-                          AND r.reporting_unit = w.reporting_unit
-                          AND r.ma_don_vi IS NOT DISTINCT FROM w.ma_don_vi
+    con.execute("DELETE FROM core.staff_rows WHERE quarter = ?", [quarter])
+    con.execute("DELETE FROM core.submission_status WHERE quarter = ?", [quarter])
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE standing AS
+        WITH files AS (
+            SELECT submission_id, reporting_unit,
+                   row_number() OVER (PARTITION BY reporting_unit ORDER BY received_at, seq) AS file_order
+            FROM core.submission_files WHERE quarter = $q AND readable
+        ), ranked AS (
+            SELECT r.submission_id, r.row_number, r.reporting_unit, r.ma_don_vi, r.ma_cb, f.file_order,
+                   max(f.file_order) OVER (PARTITION BY r.reporting_unit, r.ma_don_vi) AS school_latest,
+                   max(f.file_order) OVER (PARTITION BY r.reporting_unit, r.ma_cb) AS person_latest
+            FROM core.records r JOIN files f USING (submission_id, reporting_unit)
             WHERE r.quarter = $q
-            """,
-            {"q": quarter},
         )
-        con.execute(
-            """
-            INSERT INTO core.submission_status
-            SELECT f.quarter, f.submission_id,
-                   CASE WHEN NOT f.readable THEN 'rejected'
-                        WHEN f.n_records > 0
-                             AND NOT EXISTS (SELECT 1 FROM winners w WHERE w.submission_id = f.submission_id)
-                        THEN 'superseded'
-                        ELSE 'accepted' END
-            FROM core.submission_files f WHERE f.quarter = $q
-            """,
-            {"q": quarter},
-        )
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        SELECT submission_id, row_number FROM ranked
+        WHERE file_order = school_latest AND (ma_cb IS NULL OR file_order = person_latest)
+        """,
+        {"q": quarter},
+    )
+    con.execute(
+        f"""
+        INSERT INTO core.staff_rows BY NAME
+        SELECT r.*,
+               EXISTS (
+                   SELECT 1 FROM core.photos p
+                   WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
+               ) AS has_photo,
+               {filled} AS filled_required,
+               {required} AS required_cells,
+               ({filled}) = ({required}) AS is_complete
+        FROM core.records r
+        JOIN standing w USING (submission_id, row_number)
+        WHERE r.quarter = $q
+        """,
+        {"q": quarter},
+    )
+    con.execute(
+        """
+        INSERT INTO core.submission_status
+        SELECT f.quarter, f.submission_id,
+               CASE WHEN NOT f.readable THEN 'rejected'
+                    WHEN f.n_records > 0
+                         AND NOT EXISTS (SELECT 1 FROM standing w WHERE w.submission_id = f.submission_id)
+                    THEN 'superseded'
+                    ELSE 'accepted' END
+        FROM core.submission_files f WHERE f.quarter = $q
+        """,
+        {"q": quarter},
+    )
     counts = con.execute(
         """
         SELECT (SELECT count(*) FROM core.staff_rows WHERE quarter = $q),
@@ -415,15 +459,60 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
     return dict(zip(("staff", "accepted", "superseded", "rejected"), counts))
 
 
-def publish(build: Path, published: Path) -> Path:
-    """Copy the build database to a new file and rename it over the published one.
+def record_quarter_state(
+    con: duckdb.DuckDBPyConnection, quarter: str, run_id: str | None, blocking_passed: bool, problems: Sequence[str]
+) -> None:
+    """Whether the quarter as just built may be published (inside the quarter's transaction)."""
+    con.execute(
+        "INSERT OR REPLACE INTO core.quarter_state VALUES (?, ?, ?, ?, ?)",
+        [quarter, datetime.now().replace(microsecond=0), run_id, blocking_passed, "; ".join(problems) or None],
+    )
 
-    The rename is atomic: a reader sees either the old or the new file, never
-    a half-written one, and a reader that holds the old file open keeps it.
-    """
+
+PUBLISHED_TABLES = (
+    "submission_files", "records", "photos", "declared_units", "submission_status", "staff_rows",
+    "record_issues", "lost_records", "catalog_proposals", "unit_compliance", "expectation_results",
+    "paid_records", "payments",
+)
+
+
+def publish(build: Path, published: Path) -> dict[str, list[str]]:
+    """Write the analysts' file: a copy of the build database, renamed over
+    ``published`` (atomic: a reader sees the old file or the new one).
+
+    Only quarters whose blocking checks passed are published as built; a
+    quarter whose latest build failed them keeps the rows it had in the
+    previous published file (or none). Returns the quarters published as
+    built and those held back."""
+    for stale in published.parent.glob(f".{published.name}.*.tmp"):  # left by a killed publish
+        stale.unlink(missing_ok=True)
     with connect(build) as con:
         con.execute("CHECKPOINT")
-    return copy_atomically(build, published)
+        held = [q for (q,) in con.execute("SELECT quarter FROM core.quarter_state WHERE NOT blocking_passed ORDER BY 1").fetchall()]
+        built = [q for (q,) in con.execute("SELECT quarter FROM core.quarter_state WHERE blocking_passed ORDER BY 1").fetchall()]
+
+        def carry_over(copy: Path) -> None:
+            if not held:
+                return
+            with duckdb.connect(str(copy)) as out:
+                old_version = None
+                if published.is_file():
+                    out.execute("ATTACH ? AS old (READ_ONLY)", [str(published)])
+                    row = out.execute("SELECT value FROM old.core.meta WHERE key = 'schema_version'").fetchone()
+                    old_version = row[0] if row else None
+                with transaction(out):
+                    for table in PUBLISHED_TABLES:
+                        out.execute(f"DELETE FROM core.{table} WHERE quarter IN (SELECT unnest(?::VARCHAR[]))", [held])
+                        if old_version == str(SCHEMA_VERSION):
+                            out.execute(
+                                f"INSERT INTO core.{table} BY NAME SELECT * FROM old.core.{table} "
+                                "WHERE quarter IN (SELECT unnest(?::VARCHAR[]))",
+                                [held],
+                            )
+                out.execute("CHECKPOINT")
+
+        copy_atomically(build, published, check=carry_over)
+    return {"published": built, "held_back": held}
 
 
 def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> pl.DataFrame:

@@ -3,7 +3,7 @@ proposals) and the configuration overrides, on hand-made files."""
 
 from __future__ import annotations
 
-from tests.conftest import materialize_quarter, query
+from tests.conftest import FAST_CONFIG, materialize_quarter, query
 from tests.workbooks import info_rows, person, write_catalog, write_xlsx
 
 Q1, Q2 = "2009-Q1", "2009-Q2"
@@ -95,7 +95,7 @@ def test_catalog_proposals(data_dir):
 
 def test_config_and_deadline_overrides(data_dir):
     write_catalog(data_dir)
-    (data_dir / "config.toml").write_text("[payments]\ntruc_thuoc_nhap_lieu = 1500\n\n[scoring]\npenalty_per_day_late = 10\n")
+    (data_dir / "config.toml").write_text(FAST_CONFIG + "[payments]\ntruc_thuoc_nhap_lieu = 1500\n\n[scoring]\npenalty_per_day_late = 10\n")
     (data_dir / "catalog" / "deadlines.csv").write_text("quarter,deadline\n2009-Q1,2009-04-10\n")
     path = write_xlsx(data_dir / "inbox" / Q1 / "a.xlsx", info_rows("THPT01", Q1), [person("BT1", "THPT01"), person("BT2", "THPT01")])
     (data_dir / "inbox" / Q1 / "receipts.csv").write_text(f"file,received_at\n{path.name},2009-04-12 23:59\n")

@@ -1,0 +1,216 @@
+"""The quarter's documents, each downstream of the checks of what it shows.
+
+A document asset runs only after the blocking checks of the warehouse assets
+it reads have passed (Dagster skips it otherwise). Before the quarter's
+deadline the documents for signature are drafts ("DỰ THẢO", file names
+ending ``-du-thao``); a quarter with no readable file before its deadline gets
+none, and a quarter with nothing to pay gets no payment documents.
+"""
+
+
+from datetime import datetime
+
+import dagster as dg
+import polars as pl
+
+from assets.inputs import deadlines
+from assets.partitions import quarterly_partitions
+from assets.resources import PmisResource
+from assets.warehouse import CODE_VERSION, WRITER_POOL
+from pmis_pipeline import outputs, schema
+from pmis_pipeline.documents.announcement import write_announcement
+from pmis_pipeline.documents.common import words_mismatches
+from pmis_pipeline.documents.feedback import write_feedback_workbook
+from pmis_pipeline.documents.payments import write_district_contracts, write_payment_summary, write_receipt_list
+from pmis_pipeline.documents.review import write_department_review
+from pmis_pipeline.inputs import quarter_deadline
+from pmis_pipeline.markdown import md_table
+from pmis_pipeline.quarters import Quarter
+
+GROUP = "documents"
+
+
+def _document_asset(name: str, deps: list, description: str, check_specs=()):
+    return dg.asset(
+        name=name,
+        partitions_def=quarterly_partitions,
+        group_name=GROUP,
+        kinds={"excel"},
+        deps=deps,
+        pool=WRITER_POOL,
+        code_version=CODE_VERSION,
+        description=description,
+        check_specs=list(check_specs),
+    )
+
+
+def _state(pmis: PmisResource, con, quarter: str) -> outputs.DocumentState:
+    settings = pmis.settings()
+    return outputs.DocumentState(
+        deadline=quarter_deadline(settings, quarter),
+        today=datetime.now(settings.tz).date(),
+        readable_files=outputs.readable_files(con, quarter),
+    )
+
+
+def _files_metadata(folder, paths) -> dict:
+    rows = pl.DataFrame({"file": [str(p.relative_to(folder)) for p in sorted(paths)]}, schema={"file": pl.Utf8})
+    return {"files": len(rows), "folder": dg.MetadataValue.path(str(folder)), "list": dg.MetadataValue.md(md_table(rows))}
+
+
+@_document_asset(
+    "feedback_workbooks",
+    ["record_issues"],
+    "Sổ phản hồi cho từng đơn vị báo cáo (phan-hoi/<mã đơn vị>.xlsx): tóm tắt theo lỗi và trường, từng hồ sơ cần "
+    "sửa (tệp, dòng, trường, lỗi, giá trị đã nhận), hồ sơ bị mất, tệp bị từ chối và lý do.",
+)
+def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    quarter = context.partition_key
+    settings = pmis.settings()
+    folder = outputs.quarter_reports(settings.paths.reports, quarter)
+    with pmis.build_db(read_only=True) as con:
+        data = outputs.feedback_inputs(con, quarter)
+    headers = {f.key: f.header for f in schema.FIELDS}
+    written = []
+    with outputs.staged(folder, outputs.FEEDBACK) as stage:
+        for unit in data["units"].filter(pl.col("loai") != "truong").iter_rows(named=True):
+            code = unit["ma_don_vi"]
+            counts = data["counts"].filter(pl.col("reporting_unit") == code)
+            rejected = data["rejected"].filter(pl.col("reporting_unit") == code)
+            if counts.height == 0 and rejected.height == 0:
+                continue  # nothing received from this unit: its absence is in the ranking
+            path = write_feedback_workbook(
+                stage / "phan-hoi" / f"{code}.xlsx",
+                quarter=quarter,
+                reporting_unit=code,
+                reporting_unit_name=unit["ten_don_vi"],
+                issues=data["issues"].filter(pl.col("reporting_unit") == code).drop("reporting_unit"),
+                staff_counts=counts.drop("reporting_unit"),
+                lost=data["lost"].filter(pl.col("reporting_unit") == code).select("ma_cb", "ho_ten", "ma_don_vi", "last_quarter"),
+                rejected_files=rejected.select("file_name", "error"),
+                field_headers=headers,
+            )
+            written.append(folder / path.relative_to(stage))
+    return dg.MaterializeResult(metadata=_files_metadata(folder, written))
+
+
+@_document_asset(
+    "department_review",
+    ["record_issues"],
+    "Sổ rà soát của Sở (ra-soat-YYYY-Qn.xlsx): đề xuất danh mục (trường chưa có trong units.csv, tên khác danh "
+    "mục; không tự thêm), tệp bị từ chối, số liệu từng đơn vị báo cáo.",
+)
+def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    quarter = context.partition_key
+    folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
+    with pmis.build_db(read_only=True) as con:
+        data = outputs.review_inputs(con, quarter)
+    with outputs.staged(folder, outputs.REVIEW) as stage:
+        path = write_department_review(
+            stage / f"ra-soat-{quarter}.xlsx",
+            quarter=quarter,
+            proposals=data["proposals"],
+            rejected_files=data["rejected"],
+            units=data["units"],
+        )
+    return dg.MaterializeResult(
+        metadata={
+            **_files_metadata(folder, [folder / path.name]),
+            "catalog_proposals": data["proposals"].height,
+            "rejected_files": data["rejected"].height,
+        }
+    )
+
+
+@_document_asset(
+    "announcement",
+    ["unit_compliance", deadlines.key],
+    "Thông báo kết quả cập nhật dữ liệu PMIS của quý (thong-bao-ket-qua-YYYY-Qn.xlsx), để ký. Trước hạn nộp là "
+    "bản DỰ THẢO; chưa có tệp nào trước hạn thì chưa lập; sau hạn, đơn vị không gửi được ghi 'Chưa gửi'.",
+)
+def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    quarter = context.partition_key
+    folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
+    with pmis.build_db(read_only=True) as con:
+        state = _state(pmis, con, quarter)
+        table = outputs.compliance_table(con, quarter)
+    written = []
+    with outputs.staged(folder, outputs.ANNOUNCEMENT) as stage:
+        if state.announcement_due:
+            name = outputs.document_name("thong-bao-ket-qua", quarter, state.draft)
+            written.append(folder / write_announcement(stage / name, quarter=quarter, compliance=table).name)
+    return dg.MaterializeResult(
+        metadata={
+            **_files_metadata(folder, written),
+            "draft": state.draft,
+            "deadline": str(state.deadline),
+            "reason": "" if written else "chưa có tệp đọc được và chưa đến hạn nộp",
+        }
+    )
+
+
+@_document_asset(
+    "payment_documents",
+    ["payments", deadlines.key],
+    "Chứng từ thanh toán của quý (thanh-toan/): hợp đồng và biên bản thanh lý với các Phòng GD&ĐT, danh sách ký "
+    "nhận của đơn vị trực thuộc, bảng tổng hợp kinh phí của Sở. Không có gì để chi thì không lập; trước hạn là DỰ THẢO. "
+    "Số tiền bằng chữ được đọc lại từ tệp và so với số trước khi đặt tệp vào chỗ.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "amounts_in_words",
+            asset="payment_documents",
+            blocking=True,
+            partitions_def=quarterly_partitions,
+            description="Every amount in words, read back from the written files, equals its figure; otherwise "
+            "no file is put in place.",
+        )
+    ],
+)
+def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
+    quarter = context.partition_key
+    folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
+    with pmis.build_db(read_only=True) as con:
+        state = _state(pmis, con, quarter)
+        lines, officers = outputs.payment_inputs(con, quarter)
+    total = int(lines["amount_vnd"].sum() or 0)
+    written, problems = [], []
+    with outputs.staged(folder, outputs.PAYMENT_DOCUMENTS) as stage:
+        if total > 0:
+            out = stage / "thanh-toan"
+            out.mkdir()
+            docs = [
+                write_district_contracts(
+                    out / outputs.document_name("hop-dong-thanh-ly", quarter, state.draft),
+                    quarter=quarter, lines=lines, contract_date=Quarter.parse_key(quarter).end,
+                ),
+                write_receipt_list(
+                    out / outputs.document_name("danh-sach-ky-nhan", quarter, state.draft),
+                    quarter=quarter, lines=lines, officers=officers,
+                ),
+                write_payment_summary(
+                    out / outputs.document_name("tong-hop-kinh-phi", quarter, state.draft), quarter=quarter, lines=lines
+                ),
+            ]
+            problems = [p for doc in docs for p in words_mismatches(doc)]
+            if problems:
+                raise dg.Failure(
+                    description=f"{quarter}: số tiền bằng chữ không khớp số; không đặt chứng từ vào chỗ",
+                    metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
+                )
+            written = [folder / "thanh-toan" / d.name for d in docs]
+    yield dg.MaterializeResult(
+        metadata={
+            **_files_metadata(folder, written),
+            "draft": state.draft,
+            "total_vnd": total,
+            "reason": "" if written else "không có hồ sơ nào được chi trong quý",
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="amounts_in_words",
+        passed=not problems,
+        metadata={"documents_checked": len(written)},
+    )
+
+
+DOCUMENTS = [feedback_workbooks, department_review, announcement, payment_documents]

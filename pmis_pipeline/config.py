@@ -1,0 +1,124 @@
+"""The configuration's typed model.
+
+``default_config.toml`` (in this package) documents every key and holds its
+default; ``<data>/config.toml`` (or the file named by ``PMIS_CONFIG``)
+overrides any of them. The merged result is validated here: an unknown
+section or key, or a value of the wrong type, is an error that names it, so a
+typo never signs documents at default rates.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from pmis_pipeline.quarters import Quarter
+
+__all__ = ["ConfigError", "PipelineConfig", "validate_config"]
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; ``str(exc)`` names the file, section and key."""
+
+
+def _quarter_key(value: str) -> str:
+    return Quarter.parse_key(value).key
+
+
+def _month_day(value: str) -> str:
+    if not re.fullmatch(r"\d{2}-\d{2}", value):
+        raise ValueError(f"expected MM-DD, got {value!r}")
+    month, day = (int(p) for p in value.split("-"))
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        raise ValueError(f"not a month-day: {value!r}")
+    return value
+
+
+QuarterKey = Annotated[str, AfterValidator(_quarter_key)]
+MonthDay = Annotated[str, AfterValidator(_month_day)]
+Percent = Annotated[float, Field(ge=0, le=100)]
+Vnd = Annotated[int, Field(ge=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartitionsConfig(_Section):
+    first_quarter: QuarterKey
+    last_quarter: QuarterKey | None = None
+
+
+class CalendarConfig(_Section):
+    timezone: str
+    deadlines: dict[Literal["Q1", "Q2", "Q3", "Q4"], MonthDay]
+
+
+class InboxConfig(_Section):
+    settle_seconds: Annotated[float, Field(ge=0)]
+
+
+class RulesConfig(_Section):
+    retirement_age_male: Annotated[int, Field(ge=40, le=80)]
+    retirement_age_female: Annotated[int, Field(ge=40, le=80)]
+    min_working_age: Annotated[int, Field(ge=14, le=30)]
+    min_birth_year: Annotated[int, Field(ge=1880, le=2100)]
+    max_age_at_quarter_end: Annotated[int, Field(ge=40, le=120)]
+
+
+class ScoringConfig(_Section):
+    weight_timeliness: Annotated[float, Field(ge=0, le=1)]
+    weight_completeness: Annotated[float, Field(ge=0, le=1)]
+    weight_accuracy: Annotated[float, Field(ge=0, le=1)]
+    penalty_per_day_late: Annotated[float, Field(ge=0)]
+
+
+class PaymentsConfig(_Section):
+    phong_nhap_lieu: Vnd
+    phong_tong_hop_kiem_tra: Vnd
+    truc_thuoc_nhap_lieu: Vnd
+    so_tong_hop_phong: Vnd
+    so_tong_hop_truc_thuoc: Vnd
+
+
+class ChecksConfig(_Section):
+    min_completeness_pct: Percent
+    min_accuracy_pct: Percent
+
+
+class PipelineConfig(_Section):
+    partitions: PartitionsConfig
+    calendar: CalendarConfig
+    inbox: InboxConfig
+    rules: RulesConfig
+    scoring: ScoringConfig
+    payments: PaymentsConfig
+    checks: ChecksConfig
+
+
+def _location(loc: tuple) -> str:
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "(top level)"
+    if len(parts) == 1:
+        return f"[{parts[0]}]"
+    return f"[{parts[0]}] {'.'.join(parts[1:])}"
+
+
+def validate_config(config: dict, source: str) -> PipelineConfig:
+    """Validate the merged configuration; the first problems are named in one line."""
+    try:
+        return PipelineConfig.model_validate(config)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:5]:
+            where = _location(err["loc"])
+            if err["type"] == "extra_forbidden":
+                problems.append(f"unknown key {where}")
+            elif err["type"] == "missing":
+                problems.append(f"missing key {where}")
+            else:
+                problems.append(f"{where}: {err['msg']}")
+        raise ConfigError(f"{source}: {'; '.join(problems)}") from None
