@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.inputs import unit_catalog
 from assets.resources import PmisResource
 from assets.warehouse import SPECS, WRITER_POOL
 from pmis_pipeline import warehouse
@@ -10,7 +11,7 @@ from pmis_pipeline import warehouse
 @dg.asset(
     group_name="warehouse",
     kinds={"duckdb"},
-    deps=[spec.key for spec in SPECS],
+    deps=[*(spec.key for spec in SPECS), unit_catalog.key],  # the units view comes from the catalog
     pool=WRITER_POOL,
     description=(
         "Tệp cho người phân tích (data/warehouse/pmis.duckdb, chỉ đọc): bản sao của kho, thay thế nguyên tử "

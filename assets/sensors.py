@@ -68,10 +68,10 @@ class Cursor:
         return json.dumps(self.__dict__, sort_keys=True)
 
 
-def observe_inputs(settings: Settings, today) -> dict[str, str]:
+def observe_inputs(settings: Settings, quarters: list[str], today) -> dict[str, str]:
     """Current data version of every input, keyed ``asset`` or ``asset/quarter``."""
-    out = {f"{inbox.key.to_user_string()}/{q}": v for q, v in inputs.inbox_versions(settings, KEYS).items()}
-    out |= {f"{deadlines.key.to_user_string()}/{q}": v for q, v in inputs.deadline_versions(settings, KEYS, today).items()}
+    out = {f"{inbox.key.to_user_string()}/{q}": v for q, v in inputs.inbox_versions(settings, quarters).items()}
+    out |= {f"{deadlines.key.to_user_string()}/{q}": v for q, v in inputs.deadline_versions(settings, quarters, today).items()}
     out[unit_catalog.key.to_user_string()] = inputs.catalog_version(settings)
     out[pipeline_config.key.to_user_string()] = inputs.config_version(settings)
     return out
@@ -130,22 +130,28 @@ def quarters_sensor(context: dg.SensorEvaluationContext, pmis: PmisResource):
     now = get_current_datetime().astimezone(settings.tz)
 
     offered = quarter_keys(settings, now)
+    quarters = [q for q in KEYS if q in offered]  # until the location reloads, work on what both know
     if offered != KEYS:
         url = os.environ.get("PMIS_DAGSTER_URL")
         if url:
             _reload_location(url)
-        return dg.SkipReason(
-            f"các quý cần có {offered[0]}..{offered[-1]} khác các quý đang tải {KEYS[0]}..{KEYS[-1]}: "
-            + ("đang tải lại mã (reload)" if url else "hãy tải lại vị trí mã (Deployment → Reload)")
+        context.log.warning(
+            f"configured quarters {offered[0]}..{offered[-1]} differ from the loaded {KEYS[0]}..{KEYS[-1]}: "
+            + ("reloading the code location" if url else "reload the code location (Deployment -> Reload)")
         )
 
-    current = observe_inputs(settings, now.date())
+    current = observe_inputs(settings, quarters, now.date())
+    settling = []
     for name, version in current.items():
-        stable = not name.startswith(inbox.key.to_user_string()) or cursor.looked.get(name) == version
-        if stable and cursor.reported.get(name) != version:
+        if name.startswith(inbox.key.to_user_string()) and cursor.looked.get(name) != version:
+            settling.append(name.partition("/")[2])  # changed since the last look: wait for it to settle
+        elif cursor.reported.get(name) != version:
             context.instance.report_runless_asset_event(_observation(name, version))
             cursor.reported[name] = version
     cursor.looked = current
+    if settling:
+        context.update_cursor(cursor.dump())
+        return dg.SkipReason(f"thư mục nhận đang thay đổi ({', '.join(settling)}); chờ lần xem sau")
 
     active = context.instance.get_runs(filters=dg.RunsFilter(statuses=ACTIVE), limit=1)
     if active:
@@ -155,7 +161,7 @@ def quarters_sensor(context: dg.SensorEvaluationContext, pmis: PmisResource):
     asset_graph = context.repository_def.asset_graph
     resolver = _resolver(context.instance, asset_graph)
     done_before: list[int] = []
-    for quarter in KEYS:
+    for quarter in quarters:
         statuses = {key: resolver.get_status(key, quarter) for key in QUARTER_ASSETS}
         behind = sorted(k.to_user_string() for k, s in statuses.items() if s != StaleStatus.FRESH)
         if behind:

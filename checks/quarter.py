@@ -224,14 +224,16 @@ def expectations(con, quarter, settings) -> dg.AssetCheckResult:
 
 
 def payment_problems(con: duckdb.DuckDBPyConnection, quarter: str) -> tuple[list[str], pl.DataFrame, int]:
-    """(problems, lines, records paid twice in the year) of the quarter's payments."""
+    """(problems, lines, records paid twice in the year up to this quarter) of the
+    quarter's payments. Later quarters of the year are not counted: they read
+    this one and are rebuilt after it."""
     year = Quarter.parse_key(quarter).year
     lines = warehouse.fetch_frame(con, "SELECT * FROM core.payments WHERE quarter = ?", [quarter])
     (paid_twice,) = _one(
         con,
-        """SELECT count(*) FROM (SELECT ma_cb FROM core.paid_records WHERE quarter LIKE ? || '-Q_'
+        """SELECT count(*) FROM (SELECT ma_cb FROM core.paid_records WHERE quarter LIKE ? || '-Q_' AND quarter <= ?
            GROUP BY 1 HAVING count(*) > 1)""",
-        [str(year)],
+        [str(year), quarter],
     )
     paid_by_type = dict(
         con.execute("SELECT loai, count(*) FROM core.paid_records WHERE quarter = ? GROUP BY 1", [quarter]).fetchall()
