@@ -21,6 +21,7 @@ from checks.expectations import run_suite
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
 from pmis_pipeline import quarter as quarter_build
 from pmis_pipeline import warehouse
+from pmis_pipeline.faults import checkpoint
 from pmis_pipeline.markdown import md_table
 
 #: The pool of every step that writes (or reads) the build database: one at a time.
@@ -95,6 +96,7 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
     with pmis.build_db() as con:
         with warehouse.transaction(con):
             load = quarter_build.load_quarter(con, settings, read, gx=run_suite)
+            checkpoint("quarter_loaded")
             results = evaluate_quarter_checks(con, quarter, settings)
             failed = [f"{c.asset}.{c.name}" for c, r in results if c.blocking and not r.passed]
             warehouse.record_quarter_state(con, quarter, context.run_id, not failed, failed)
@@ -106,6 +108,7 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
                FROM core.staff_rows WHERE quarter = ? GROUP BY 1 ORDER BY 1""",
             [quarter],
         )
+    checkpoint("quarter_committed")
     load.seconds["read"] = round(read.seconds, 3)
     load.seconds["write_and_check"] = round(time.perf_counter() - started, 3)
     metadata = _metadata(read, load, per_unit)

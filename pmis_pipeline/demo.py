@@ -2118,6 +2118,7 @@ class DemoProvince:
         truth.mkdir(parents=True)
         write_units_csv(self.data_dir / "catalog" / "units.csv", self.units)
         self.say(f"catalog: {len(self.units)} units ({len(self.reporting_units)} reporting units)")
+        write_demo_partitions(self.data_dir / "config.toml", self.quarters[0].key, self.quarters[-1].key)
         self.populate()
         for qi, q in enumerate(self.quarters):
             qrng = sub_rng(self.seed, "quarter", q.key)
@@ -2388,6 +2389,19 @@ def record_issues(values: dict[str, object], q: Quarter, reporting_unit: str, un
     elif unit.reporting != reporting_unit:
         out.append(("ma_don_vi", "unit_other_reporting_unit", f"{unit.code} belongs to {unit.reporting}"))
     return out
+
+
+def write_demo_partitions(path: Path, first: str, last: str) -> None:
+    """Offer the demo's own quarters in the UI (not every quarter since 2009):
+    add a ``[partitions]`` section to the data folder's config.toml unless it has one."""
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if "partitions" in tomllib.loads(text):
+        return
+    section = (
+        "# Written by `pmis demo`: the demo province's quarters.\n"
+        f'[partitions]\nfirst_quarter = "{first}"\nlast_quarter = "{last}"\n'
+    )
+    path.write_text(text + ("\n" if text and not text.endswith("\n") else "") + section, encoding="utf-8")
 
 
 def generate_demo(

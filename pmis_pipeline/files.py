@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pmis_pipeline.faults import checkpoint
+
 
 def copy_atomically(source: Path, target: Path, check: Callable[[Path], None] | None = None) -> Path:
     """Copy ``source`` to a temporary file beside ``target``, make it read-only
@@ -22,6 +24,7 @@ def copy_atomically(source: Path, target: Path, check: Callable[[Path], None] | 
         shutil.copyfile(source, tmp)
         if check is not None:
             check(Path(tmp))
+        checkpoint(f"copied:{target.name}")
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
     finally:

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pmis_pipeline.faults import checkpoint
 from pmis_pipeline.warehouse import fetch_frame
 
 DRAFT_SUFFIX = "-du-thao"
@@ -69,6 +70,7 @@ def staged(folder: Path, owned: Owned) -> Iterator[Path]:
     stage.mkdir()
     try:
         yield stage
+        checkpoint("documents_written")
         written = [p for p in stage.rglob("*") if p.is_file()]
         keep = set()
         for path in written:
