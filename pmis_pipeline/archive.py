@@ -250,6 +250,15 @@ class Archive:
         kind = "release" if release else "quarantine"
         self._append([{"kind": kind, "quarter": quarter, "sha256": matches[0], "reason": reason, "at": self._now()}])
 
+    def operator_marks(self) -> dict[str, list[str]]:
+        """Quarter -> the operator's quarantine and release lines, in order
+        (part of the quarter's inbox data version: a mark makes it stale)."""
+        out: dict[str, list[str]] = {}
+        for e in self.lines():
+            if e["kind"] in ("quarantine", "release"):
+                out.setdefault(e["quarter"], []).append(f"{e['kind']}:{e['sha256']}:{e.get('at')}")
+        return out
+
     def receipts(self, quarter: str) -> list[Receipt]:
         """Every hand-over ever made for ``quarter``, in order. A receipts.csv
         entry belongs to the latest hand-over of its name and content before it."""

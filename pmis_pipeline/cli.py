@@ -67,6 +67,27 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """Set an archived file version aside (or bring it back) with a reason."""
+    from pmis_pipeline.archive import Archive
+    from pmis_pipeline.settings import load_settings
+
+    settings = load_settings(Path(args.data) if args.data else None)
+    archive = Archive(settings.paths.archive, settings.tz)
+    if args.list:
+        for r in archive.receipts(args.quarter):
+            state = f"cách ly: {r.quarantine_reason}" if r.quarantine_reason is not None else ""
+            print(f"  {r.sha256[:12]}  {r.received_at:%Y-%m-%d %H:%M}  {r.file_name}  {state}")
+        return 0
+    if not args.sha or not args.reason:
+        print("pmis quarantine: give --sha and --reason (or --list)", file=sys.stderr)
+        return 2
+    archive.set_quarantine(args.quarter, args.sha, args.reason, release=args.release)
+    done = "brought back" if args.release else "set aside"
+    print(f"pmis quarantine: {args.quarter} {args.sha}: {done} ({args.reason}); the quarter is rebuilt at the next run")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmis", description="PMIS quarterly pipeline tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
     render.add_argument("--quarter", help="YYYY-Qn (default: every quarter with reports)")
     render.set_defaults(func=cmd_render)
+    quarantine = sub.add_parser("quarantine", help="set an archived file version aside (not read), or bring it back")
+    quarantine.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
+    quarantine.add_argument("--quarter", required=True, help="YYYY-Qn")
+    quarantine.add_argument("--sha", help="the version's sha256 (its first 8 or more hex digits)")
+    quarantine.add_argument("--reason", help="why (recorded in the archive's manifest and shown to the unit)")
+    quarantine.add_argument("--release", action="store_true", help="bring the version back")
+    quarantine.add_argument("--list", action="store_true", help="list the quarter's hand-overs")
+    quarantine.set_defaults(func=cmd_quarantine)
     return parser
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pmis_pipeline.archive import Archive
 from pmis_pipeline.quarters import Quarter, deadline_for, read_deadline_overrides
 from pmis_pipeline.settings import Settings
 
@@ -100,11 +101,12 @@ def receipts_files(folders: Iterable[Path]) -> list[Path]:
     return [f / RECEIPTS_FILE for f in folders if (f / RECEIPTS_FILE).is_file()]
 
 
-def inbox_version(files: Iterable[InboxFile], receipts: Iterable[Path]) -> str:
+def inbox_version(files: Iterable[InboxFile], receipts: Iterable[Path], marks: Iterable[str] = ()) -> str:
     """Data version of a quarter's inbox: its files (name, size, modification
-    time) and the content of its receipts.csv."""
+    time), the content of its receipts.csv, and the operator's quarantine marks."""
     parts: list[bytes | str] = [f"{f.name}\t{f.size}\t{f.mtime_ns}" for f in files]
     parts += [p.read_bytes() for p in receipts]
+    parts += list(marks)
     return short_hash(*parts) if parts else EMPTY_VERSION
 
 
@@ -119,10 +121,11 @@ def settled_inbox(settings: Settings, quarter: str, now_ns: int | None = None) -
 
 def inbox_versions(settings: Settings, quarters: Iterable[str], now_ns: int | None = None) -> dict[str, str]:
     folders = quarter_folders(settings.paths.inbox)
+    marks = Archive(settings.paths.archive, settings.tz).operator_marks()
     out = {}
     for quarter in quarters:
         settled, _ = settled_inbox(settings, quarter, now_ns)
-        out[quarter] = inbox_version(settled, receipts_files(folders.get(quarter, [])))
+        out[quarter] = inbox_version(settled, receipts_files(folders.get(quarter, [])), marks.get(quarter, []))
     return out
 
 
