@@ -1119,7 +1119,15 @@ def write_paged_list(
     capacity = page_capacity(ws, _positions(first_col, columns)[-1][1])
     carry_h = row_height(1, size, pad=6)
     heights = [_item_heights(ws, columns, it, first_col, size, min_row_height) for it in items]
-    totals = [sum(h) for h in heights]
+    # units never split by a page break: a section heading with what follows
+    # it, an entry with the "Cộng" rows that close it
+    units: list[list[int]] = []
+    for k, it in enumerate(items):
+        if units and (it.style == "total" or items[units[-1][-1]].style == "section"):
+            units[-1].append(k)
+        else:
+            units.append([k])
+    totals = [sum(sum(heights[k]) for k in unit) for unit in units]
 
     def carry_row(r: int, label: str, amount: int, records: int | None) -> int:
         values: dict[int, Any] = {amount_col: amount}
@@ -1136,12 +1144,10 @@ def write_paged_list(
     on_page = 0
     i = 0
     multi = False
-    while i < len(items):
+    while i < len(units):
         fits = y + sum(totals[i:]) + tail_height + (carry_h if multi else 0) <= capacity
         need = totals[i] + 2 * carry_h
-        if items[i].style == "section" and i + 1 < len(items):
-            need += totals[i + 1]
-        last_with_tail = i == len(items) - 1 and y + totals[i] + tail_height + carry_h > capacity
+        last_with_tail = i == len(units) - 1 and y + totals[i] + tail_height + carry_h > capacity
         if not fits and on_page > 0 and (y + need > capacity or last_with_tail):
             # close the page: its sums, the running total, a break, the carry-in
             r = carry_row(r, PAGE_TOTAL, page_amount, page_records)
@@ -1154,13 +1160,14 @@ def write_paged_list(
             y = title_height + carry_h
             page_amount, page_records, on_page = 0, 0, 0
             continue
-        r = _write_item(ws, r, columns, items[i], heights[i], first_col, size)
+        for k in units[i]:
+            r = _write_item(ws, r, columns, items[k], heights[k], first_col, size)
+            run_amount += items[k].amount
+            page_amount += items[k].amount
+            if items[k].records is not None:
+                run_records += items[k].records
+                page_records += items[k].records
         y += totals[i]
-        run_amount += items[i].amount
-        page_amount += items[i].amount
-        if items[i].records is not None:
-            run_records += items[i].records
-            page_records += items[i].records
         on_page += 1
         i += 1
     if multi:
