@@ -91,9 +91,8 @@ def payments(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Materi
         )
     folder = settings.paths.reports / quarter / "thanh-toan"
     folder.mkdir(parents=True, exist_ok=True)
-    q = Quarter.parse_key(quarter)
     docs = {
-        "contracts": write_district_contracts(folder / f"hop-dong-thanh-ly-{quarter}.xlsx", quarter=quarter, lines=lines, contract_date=q.end),
+        "contracts": write_district_contracts(folder / f"hop-dong-thanh-ly-{quarter}.xlsx", quarter=quarter, lines=lines),
         "receipt_list": write_receipt_list(folder / f"danh-sach-ky-nhan-{quarter}.xlsx", quarter=quarter, lines=lines, officers=officers),
         "summary": write_payment_summary(folder / f"tong-hop-kinh-phi-{quarter}.xlsx", quarter=quarter, lines=lines),
     }
