@@ -234,10 +234,10 @@ def _code_pattern(code: str) -> str:
 
 
 def _fill_cap_hoc(con: duckdb.DuckDBPyConnection, quarter: str, proposals: pl.DataFrame) -> pl.DataFrame:
-    """``cap_hoc`` where no unit declared it: the school level of the teachers'
-    grades in its records (grades.csv ``cap_hoc``, the most frequent), else
-    the level every catalog school with the same code pattern has (``-MN``:
-    Mầm non)."""
+    """``cap_hoc`` where no unit declared it: the level every catalog school
+    with the same code pattern has (``PGD02-MN999`` like ``PGD02-MN001``:
+    Mầm non), else the school level of the teachers' grades in its records
+    (grades.csv ``cap_hoc``, the most frequent)."""
     missing = proposals.filter(pl.col("cap_hoc").is_null())
     if missing.height == 0:
         return proposals
@@ -259,10 +259,8 @@ def _fill_cap_hoc(con: duckdb.DuckDBPyConnection, quarter: str, proposals: pl.Da
     filled = []
     for rec in proposals.iter_rows(named=True):
         if rec["cap_hoc"] is None:
-            level = by_grade.get((rec["reporting_unit"], rec["ma_don_vi"]))
-            if level is None:
-                same = by_pattern.get(_code_pattern(rec["ma_don_vi"]), set())
-                level = next(iter(same)) if len(same) == 1 else None
+            same = by_pattern.get(_code_pattern(rec["ma_don_vi"]), set())
+            level = next(iter(same)) if len(same) == 1 else by_grade.get((rec["reporting_unit"], rec["ma_don_vi"]))
             rec["cap_hoc"] = level
         filled.append(rec)
     return pl.DataFrame(filled, schema=proposals.schema)
