@@ -196,7 +196,7 @@ def _unit_line(code: str, name: str) -> str:
 
 def _summary(ws, q, unit, unit_name, issues, staff_counts, rejected, labels, issued_on, cfg) -> None:
     # A STT | B severity/code | C problem/name | D | E | F | G
-    set_widths(ws, [6, 13, 51, 20, 13, 13, 14])
+    set_widths(ws, [6, 16, 48, 20, 13, 13, 14])
     cols = (1, 7)
     r = write_title_block(ws, 1, left=(1, 3), right=(4, 7), day=issued_on, settings=cfg)
     heading = r + 1
@@ -234,6 +234,7 @@ def _summary(ws, q, unit, unit_name, issues, staff_counts, rejected, labels, iss
     blocks.append((r - 1, r + min(len(rows), 3)))
     t = write_table(ws, r, columns, rows, header_fill=HEADER_FILL, empty_text="Không phát hiện vấn đề nào")
     if rows:
+        blocks.append((max(t.first_row, t.last_row - 1), t.last_row + 2))  # the last rows, "Cộng" and the note together
         # a record with two problems counts in two rows: only the issues add up
         r = write_total_row(ws, t.next_row, columns, "Cộng", {3: int(by_rule["n_issues"].sum())}, label_span=3)
         r = write_paragraph(
@@ -246,7 +247,7 @@ def _summary(ws, q, unit, unit_name, issues, staff_counts, rejected, labels, iss
         r = t.next_row
     # 2. by school
     r = write_paragraph(ws, r + 1, cols, "2. Tổng hợp theo đơn vị (trường)", size=TABLE_SIZE, bold=True, h="left")
-    columns = [Column("STT", "center"), Column("Mã đơn vị", "center"), Column("Tên đơn vị"), Column("Số hồ sơ", "int"), Column("Hồ sơ có lỗi", "int"), Column("Hồ sơ có cảnh báo", "int"), Column("Tỷ lệ hồ sơ có lỗi (%)", "pct")]
+    columns = [Column("STT", "center"), Column("Mã đơn vị", "center", wrap=False), Column("Tên đơn vị"), Column("Số hồ sơ", "int"), Column("Hồ sơ có lỗi", "int"), Column("Hồ sơ có cảnh báo", "int"), Column("Tỷ lệ hồ sơ có lỗi (%)", "pct")]
     schools = staff_counts.sort("ma_don_vi", nulls_last=True)
     blocks.append((r - 1, r + min(schools.height, 3)))
     rows = []
@@ -255,6 +256,7 @@ def _summary(ws, q, unit, unit_name, issues, staff_counts, rejected, labels, iss
         rows.append((i, _text(code), _text(name), n, e, w, 100.0 * e / n if n else None))
     t = write_table(ws, r, columns, rows, header_fill=HEADER_FILL, empty_text="Không có hồ sơ nào được nhận")
     if rows:
+        blocks.append((max(t.first_row, t.last_row - 1), t.last_row + 1))
         r = write_total_row(ws, t.next_row, columns, "Cộng", {3: n_records, 4: n_err, 5: n_warn, 6: 100.0 * n_err / n_records if n_records else None}, label_span=3)
     else:
         r = t.next_row
@@ -273,21 +275,21 @@ def _summary(ws, q, unit, unit_name, issues, staff_counts, rejected, labels, iss
         r = write_paragraph(ws, r, cols, RESUBMIT, size=TABLE_SIZE, italic=True)
     r += 1
     put(ws, r, 1, "Chi tiết từng hồ sơ: trang \"Chi tiet\"; hồ sơ bị mất: trang \"Ho so bi mat\".", italic=True, size=SMALL_SIZE, h="left", merge_to=7)
-    setup_page(ws, landscape=True, title_rows=title_rows)
+    setup_page(ws, landscape=True, title_rows=title_rows, page_numbers="footer")
     keep_together(ws, blocks, last_col=7, last_row=r)
 
 
 def _detail(ws, q, unit, unit_name, issues, headers, labels) -> None:
     # where the record is: file and Excel row (when the caller gives them)
     located = {"file_name", "row_number"} <= set(issues.columns)
-    widths = [5, 12, 24, 10, 18, 13, 30, 9, 14] + ([16] if located else [])
+    widths = [5, 14, 20, 11, 18, 12, 32, 9, 14] + ([22] if located else [])
     set_widths(ws, widths)
     last = len(widths)
     r = write_heading(ws, 1, (1, last), f"CHI TIẾT HỒ SƠ CÓ VẤN ĐỀ - {quarter_title(q).upper()}", size=13)
     r = write_heading(ws, r, (1, last), _unit_line(unit, unit_name), size=12, bold=False, italic=True)
     header_row = r + 1
     columns = [
-        Column("STT", "center"), Column("Mã đơn vị", "center"), Column("Tên đơn vị"), Column("Mã cán bộ", "center"),
+        Column("STT", "center"), Column("Mã đơn vị", "center", wrap=False), Column("Tên đơn vị"), Column("Mã cán bộ", "center"),
         Column("Họ và tên"), Column("Trường dữ liệu"), Column("Vấn đề"), Column("Mức độ", "center"), Column("Giá trị đã nhận"),
     ] + ([Column("Tệp, dòng")] if located else [])
     kinds = _field_kinds()
@@ -313,7 +315,7 @@ def _detail(ws, q, unit, unit_name, issues, headers, labels) -> None:
     if rows:
         ws.auto_filter.ref = f"A{t.header_row}:{chr(64 + last)}{t.last_row}"
     ws.freeze_panes = ws.cell(row=t.header_row + 1, column=1)
-    setup_page(ws, landscape=True, title_rows=(t.header_row, t.header_row), gridlines=False)
+    setup_page(ws, landscape=True, title_rows=(t.header_row, t.header_row), gridlines=False, page_numbers="footer")
 
 
 def _lost(ws, q, unit, unit_name, lost, unit_names) -> None:
@@ -341,7 +343,7 @@ def _lost(ws, q, unit, unit_name, lost, unit_names) -> None:
     if rows:
         ws.auto_filter.ref = f"A{t.header_row}:{chr(64 + last)}{t.last_row}"
     ws.freeze_panes = ws.cell(row=t.header_row + 1, column=1)
-    setup_page(ws, landscape=True, title_rows=(t.header_row, t.header_row))
+    setup_page(ws, landscape=True, title_rows=(t.header_row, t.header_row), page_numbers="footer")
 
 
 def write_not_received_notice(
@@ -367,7 +369,7 @@ def write_not_received_notice(
     ws = wb.create_sheet(SHEET_NOTICE)
     set_widths(ws, [12, 12, 11, 16, 17, 17])
     cols = (1, 6)
-    r = write_title_block(ws, 1, left=(1, 3), right=(4, 6), day=issued_on, settings=cfg)
+    r = write_title_block(ws, 1, left=(1, 3), right=(4, 6), number=f"Số:          /TB-{cfg.symbol}", day=issued_on, settings=cfg)
     r = write_heading(ws, r + 1, cols, "THÔNG BÁO", size=14)
     r = write_heading(ws, r, cols, f"Chưa nhận được dữ liệu PMIS {q.label_vi}", size=14)
     r = write_heading(ws, r, cols, f"Kính gửi: {reporting_unit_name or reporting_unit} ({reporting_unit})", size=13, bold=False)

@@ -32,7 +32,7 @@ def _sheet(wb, title: str, heading: str, columns: list[Column], widths: list[flo
     set_widths(ws, widths)
     write_heading(ws, 1, (1, len(columns)), heading)
     table = write_table(ws, 3, columns, rows, header_fill=HEADER_FILL)
-    setup_page(ws, landscape=True, title_rows=(3, 3))
+    setup_page(ws, landscape=True, title_rows=(3, 3), page_numbers="footer")
     ws.freeze_panes = ws.cell(row=4, column=1)
     if rows:
         ws.auto_filter.ref = f"A3:{ws.cell(row=table.last_row, column=len(columns)).coordinate}"
