@@ -19,13 +19,12 @@ from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
 from pmis_pipeline import outputs, schema
 from pmis_pipeline.documents.announcement import write_announcement
-from pmis_pipeline.documents.common import words_mismatches
-from pmis_pipeline.documents.feedback import write_feedback_workbook
+from pmis_pipeline.documents.common import document_file_name, words_mismatches
+from pmis_pipeline.documents.feedback import write_feedback_workbook, write_not_received_notice
 from pmis_pipeline.documents.payments import write_district_contracts, write_payment_summary, write_receipt_list
 from pmis_pipeline.documents.review import write_department_review
 from pmis_pipeline.inputs import quarter_deadline
 from pmis_pipeline.markdown import md_table
-from pmis_pipeline.quarters import Quarter
 
 GROUP = "documents"
 
@@ -62,7 +61,8 @@ def _files_metadata(folder, paths) -> dict:
     "feedback_workbooks",
     ["record_issues"],
     "Sổ phản hồi cho từng đơn vị báo cáo (phan-hoi/<mã đơn vị>.xlsx): tóm tắt theo lỗi và trường, từng hồ sơ cần "
-    "sửa (tệp, dòng, trường, lỗi, giá trị đã nhận), hồ sơ bị mất, tệp bị từ chối và lý do.",
+    "sửa (tệp, dòng, trường, lỗi, giá trị đã nhận), hồ sơ bị mất, tệp bị từ chối và lý do. Sau hạn nộp, đơn vị "
+    "không gửi gì nhận một thông báo một trang.",
 )
 def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
     quarter = context.partition_key
@@ -70,15 +70,27 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         data = outputs.feedback_inputs(con, quarter)
+        state = _state(pmis, con, quarter)
     headers = {f.key: f.header for f in schema.FIELDS}
-    written = []
+    written, notices = [], 0
     with outputs.staged(folder, outputs.FEEDBACK) as stage:
         for unit in data["units"].filter(pl.col("loai") != "truong").iter_rows(named=True):
             code = unit["ma_don_vi"]
             counts = data["counts"].filter(pl.col("reporting_unit") == code)
             rejected = data["rejected"].filter(pl.col("reporting_unit") == code)
             if counts.height == 0 and rejected.height == 0:
-                continue  # nothing received from this unit: its absence is in the ranking
+                if not state.before_deadline:  # nothing received by the deadline: a one-page notice
+                    path = write_not_received_notice(
+                        stage / "phan-hoi" / f"{code}.xlsx",
+                        quarter=quarter,
+                        reporting_unit=code,
+                        reporting_unit_name=unit["ten_don_vi"],
+                        deadline=state.deadline,
+                        settings=settings.documents,
+                    )
+                    written.append(folder / path.relative_to(stage))
+                    notices += 1
+                continue
             path = write_feedback_workbook(
                 stage / "phan-hoi" / f"{code}.xlsx",
                 quarter=quarter,
@@ -89,9 +101,10 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
                 lost=data["lost"].filter(pl.col("reporting_unit") == code).select("ma_cb", "ho_ten", "ma_don_vi", "last_quarter"),
                 rejected_files=rejected.select("file_name", "error"),
                 field_headers=headers,
+                settings=settings.documents,
             )
             written.append(folder / path.relative_to(stage))
-    return dg.MaterializeResult(metadata=_files_metadata(folder, written))
+    return dg.MaterializeResult(metadata={**_files_metadata(folder, written), "not_received_notices": notices})
 
 
 @_document_asset(
@@ -130,15 +143,20 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
 )
 def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
     quarter = context.partition_key
-    folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
+    settings = pmis.settings()
+    folder = outputs.quarter_reports(settings.paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         state = _state(pmis, con, quarter)
         table = outputs.compliance_table(con, quarter)
     written = []
     with outputs.staged(folder, outputs.ANNOUNCEMENT) as stage:
         if state.announcement_due:
-            name = outputs.document_name("thong-bao-ket-qua", quarter, state.draft)
-            written.append(folder / write_announcement(stage / name, quarter=quarter, compliance=table).name)
+            name = document_file_name("thong-bao-ket-qua", quarter, state.draft)
+            path = write_announcement(
+                stage / name, quarter=quarter, compliance=table, settings=settings.documents,
+                scoring=settings.section("scoring"), draft=state.draft,
+            )
+            written.append(folder / path.name)
     return dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
@@ -168,7 +186,9 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
 )
 def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
     quarter = context.partition_key
-    folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
+    settings = pmis.settings()
+    folder = outputs.quarter_reports(settings.paths.reports, quarter)
+    signers = settings.documents
     with pmis.build_db(read_only=True) as con:
         state = _state(pmis, con, quarter)
         lines, officers = outputs.payment_inputs(con, quarter)
@@ -180,15 +200,16 @@ def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
             out.mkdir()
             docs = [
                 write_district_contracts(
-                    out / outputs.document_name("hop-dong-thanh-ly", quarter, state.draft),
-                    quarter=quarter, lines=lines, contract_date=Quarter.parse_key(quarter).end,
+                    out / document_file_name("hop-dong-thanh-ly", quarter, state.draft),
+                    quarter=quarter, lines=lines, settings=signers, draft=state.draft,
                 ),
                 write_receipt_list(
-                    out / outputs.document_name("danh-sach-ky-nhan", quarter, state.draft),
-                    quarter=quarter, lines=lines, officers=officers,
+                    out / document_file_name("danh-sach-ky-nhan", quarter, state.draft),
+                    quarter=quarter, lines=lines, officers=officers, settings=signers, draft=state.draft,
                 ),
                 write_payment_summary(
-                    out / outputs.document_name("tong-hop-kinh-phi", quarter, state.draft), quarter=quarter, lines=lines
+                    out / document_file_name("tong-hop-kinh-phi", quarter, state.draft),
+                    quarter=quarter, lines=lines, settings=signers, draft=state.draft,
                 ),
             ]
             problems = [p for doc in docs for p in words_mismatches(doc)]

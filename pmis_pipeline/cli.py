@@ -39,31 +39,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    """Convert a quarter's workbooks to PDF with LibreOffice (to look at them)."""
-    import shutil
-    import subprocess
-
+    """Convert a quarter's signable documents (or, with --all, every workbook) to PDF with LibreOffice."""
+    from pmis_pipeline.documents.render import RenderUnavailable, pdf_page_count, render_pdfs, signable_documents
     from pmis_pipeline.settings import load_settings
 
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        print("pmis render: LibreOffice (soffice) is not installed; e.g. apt-get install libreoffice-calc", file=sys.stderr)
-        return 1
     reports = load_settings(Path(args.data) if args.data else None).paths.reports
     quarters = [args.quarter] if args.quarter else sorted(p.name for p in reports.iterdir() if p.is_dir()) if reports.is_dir() else []
-    books = [b for q in quarters for b in sorted((reports / q).rglob("*.xlsx"))]
+    books = []
+    for q in quarters:
+        folder = reports / q
+        books += sorted(p for p in folder.rglob("*.xlsx") if "pdf" not in p.parts) if args.all else signable_documents(folder)
     if not books:
         print(f"pmis render: no workbooks under {reports} (materialize a quarter first)", file=sys.stderr)
         return 1
-    for i, book in enumerate(books, start=1):
-        out = book.parent / "pdf"
-        out.mkdir(exist_ok=True)
-        subprocess.run(
-            [soffice, "--headless", "--convert-to", "pdf", "--outdir", str(out), str(book)],
-            check=True, capture_output=True, timeout=300,
-        )
-        print(f"  [{i}/{len(books)}] {out / (book.stem + '.pdf')}", flush=True)
-    print(f"pmis render: {len(books)} PDF files written next to their workbooks (pdf/ folders)")
+    pages = 0
+    try:
+        for i, book in enumerate(books, start=1):
+            (pdf,) = render_pdfs([book])
+            n = pdf_page_count(pdf)
+            pages += n
+            print(f"  [{i}/{len(books)}] {pdf} ({n} pages)", flush=True)
+    except RenderUnavailable as exc:
+        print(f"pmis render: {exc}", file=sys.stderr)
+        return 1
+    print(f"pmis render: {len(books)} PDF files, {pages} pages, written next to their workbooks (pdf/ folders)")
     return 0
 
 
@@ -97,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=2009)
     demo.add_argument("--force", action="store_true", help="write even if the inbox already holds quarters")
     demo.set_defaults(func=cmd_demo)
-    render = sub.add_parser("render", help="convert a quarter's workbooks to PDF with LibreOffice")
+    render = sub.add_parser("render", help="convert a quarter's signable documents to PDF with LibreOffice")
     render.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
     render.add_argument("--quarter", help="YYYY-Qn (default: every quarter with reports)")
+    render.add_argument("--all", action="store_true", help="every workbook, not only the signable documents")
     render.set_defaults(func=cmd_render)
     quarantine = sub.add_parser("quarantine", help="set an archived file version aside (not read), or bring it back")
     quarantine.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")

@@ -10,6 +10,7 @@ typo never signs documents at default rates.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -88,6 +89,35 @@ class ChecksConfig(_Section):
     min_accuracy_pct: Percent
 
 
+class DocumentsConfig(_Section):
+    """Who issues and signs the documents (see default_config.toml); "" dates are filled by pen."""
+
+    authority: str
+    department: str
+    department_name: str
+    symbol: str
+    place: str
+    address: str
+    phone: str
+    bank_account: str
+    bank: str
+    tax_code: str
+    director_name: str
+    director_title: str
+    director_position: str
+    chief_accountant_name: str
+    tccb_head_name: str
+    tccb_head_title: str
+    payer_name: str
+    payer_title: str
+    letter_346_number: str
+    letter_346_date: date
+    letter_346_subject: str
+    contract_date: date | Literal[""]
+    liquidation_date: date | Literal[""]
+    payment_method: str
+
+
 class PipelineConfig(_Section):
     partitions: PartitionsConfig
     calendar: CalendarConfig
@@ -96,6 +126,7 @@ class PipelineConfig(_Section):
     scoring: ScoringConfig
     payments: PaymentsConfig
     checks: ChecksConfig
+    documents: DocumentsConfig
 
 
 def _location(loc: tuple) -> str:

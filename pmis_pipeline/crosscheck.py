@@ -16,10 +16,13 @@ text must be compared by its matching key).
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import polars as pl
 
 from pmis_pipeline.quarters import Quarter
+from pmis_pipeline.reference import grades
 from pmis_pipeline.textnorm import value_key
 from pmis_pipeline.warehouse import fetch_frame
 
@@ -178,6 +181,14 @@ def catalog_proposals(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFr
             JOIN core.submission_status st USING (quarter, submission_id)
             WHERE d.quarter = $q AND st.status <> 'rejected'
             GROUP BY ALL
+        ), earlier AS (
+            -- what a unit declared for the school in this or an earlier quarter (latest first)
+            SELECT d.ma_don_vi, arg_max(d.ten_don_vi, d.quarter) AS ten_don_vi,
+                   arg_max(d.cap_hoc, d.quarter) FILTER (WHERE d.cap_hoc IS NOT NULL) AS cap_hoc
+            FROM core.declared_units d
+            JOIN core.submission_status st USING (quarter, submission_id)
+            WHERE d.quarter <= $q AND st.status <> 'rejected' AND d.ten_don_vi IS NOT NULL
+            GROUP BY d.ma_don_vi
         ), used AS (
             SELECT reporting_unit, ma_don_vi, count(*) AS n_records
             FROM core.staff_rows WHERE quarter = $q AND ma_don_vi IS NOT NULL GROUP BY ALL
@@ -191,9 +202,10 @@ def catalog_proposals(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFr
         LEFT JOIN used u ON u.reporting_unit = d.reporting_unit AND u.ma_don_vi = d.ma_don_vi
         WHERE c.ma_don_vi IS NULL
         UNION ALL
-        SELECT $q, 'add_unit', u.reporting_unit, u.ma_don_vi, NULL, NULL, NULL, u.n_records,
+        SELECT $q, 'add_unit', u.reporting_unit, u.ma_don_vi, e.ten_don_vi, NULL, e.cap_hoc, u.n_records,
                'Mã đơn vị dùng trong hồ sơ nhưng chưa có trong danh mục'
         FROM used u
+        LEFT JOIN earlier e ON e.ma_don_vi = u.ma_don_vi
         LEFT JOIN core.units c ON c.ma_don_vi = u.ma_don_vi
         LEFT JOIN declared d ON d.reporting_unit = u.reporting_unit AND d.ma_don_vi = u.ma_don_vi
         WHERE c.ma_don_vi IS NULL AND d.ma_don_vi IS NULL
@@ -212,4 +224,43 @@ def catalog_proposals(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFr
     same_name = pl.col("name_sent").map_elements(value_key, return_dtype=pl.Utf8) == pl.col(
         "name_in_catalog"
     ).map_elements(value_key, return_dtype=pl.Utf8)
-    return frame.filter(~((pl.col("proposal") == "review_name") & same_name.fill_null(False)))
+    frame = frame.filter(~((pl.col("proposal") == "review_name") & same_name.fill_null(False)))
+    return _fill_cap_hoc(con, quarter, frame)
+
+
+def _code_pattern(code: str) -> str:
+    """``PGD02-MN999`` -> ``PGD-MN``: a catalog code without its numbers."""
+    return re.sub(r"\d+", "", code or "")
+
+
+def _fill_cap_hoc(con: duckdb.DuckDBPyConnection, quarter: str, proposals: pl.DataFrame) -> pl.DataFrame:
+    """``cap_hoc`` where no unit declared it: the level every catalog school
+    with the same code pattern has (``PGD02-MN999`` like ``PGD02-MN001``:
+    Mầm non), else the school level of the teachers' grades in its records
+    (grades.csv ``cap_hoc``, the most frequent)."""
+    missing = proposals.filter(pl.col("cap_hoc").is_null())
+    if missing.height == 0:
+        return proposals
+    grade_level = {g: c for g, c in grades().select("ma_ngach", "cap_hoc").iter_rows() if c}
+    staff = fetch_frame(
+        con,
+        "SELECT reporting_unit, ma_don_vi, ma_ngach FROM core.staff_rows WHERE quarter = $q AND ma_ngach IS NOT NULL",
+        {"q": quarter},
+    )
+    by_grade: dict[tuple[str, str], str] = {}
+    levels = staff.with_columns(pl.col("ma_ngach").replace_strict(grade_level, default=None).alias("lvl")).drop_nulls("lvl")
+    for (unit, school), group in levels.group_by("reporting_unit", "ma_don_vi"):
+        counts = group["lvl"].value_counts(sort=True)
+        by_grade[(unit, school)] = counts["lvl"][0]
+    catalog = fetch_frame(con, "SELECT ma_don_vi, cap_hoc FROM core.units WHERE cap_hoc IS NOT NULL")
+    by_pattern: dict[str, set[str]] = {}
+    for code, level in catalog.iter_rows():
+        by_pattern.setdefault(_code_pattern(code), set()).add(level)
+    filled = []
+    for rec in proposals.iter_rows(named=True):
+        if rec["cap_hoc"] is None:
+            same = by_pattern.get(_code_pattern(rec["ma_don_vi"]), set())
+            level = next(iter(same)) if len(same) == 1 else by_grade.get((rec["reporting_unit"], rec["ma_don_vi"]))
+            rec["cap_hoc"] = level
+        filled.append(rec)
+    return pl.DataFrame(filled, schema=proposals.schema)

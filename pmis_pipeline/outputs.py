@@ -29,9 +29,6 @@ import polars as pl
 from pmis_pipeline.faults import checkpoint
 from pmis_pipeline.warehouse import fetch_frame
 
-DRAFT_SUFFIX = "-du-thao"
-
-
 @dataclass(frozen=True)
 class Owned:
     """The files a document asset owns: glob patterns relative to the quarter's report folder."""
@@ -47,11 +44,6 @@ PAYMENT_DOCUMENTS = Owned(("thanh-toan/*.xlsx",))
 FEEDBACK = Owned(("phan-hoi/*.xlsx",))
 REVIEW = Owned(("ra-soat-*.xlsx",))
 SIGNABLE = (ANNOUNCEMENT, PAYMENT_DOCUMENTS)
-
-
-def document_name(base: str, quarter: str, draft: bool) -> str:
-    """``thong-bao-ket-qua-2009-Q1.xlsx`` or, before the deadline, ``...-2009-Q1-du-thao.xlsx``."""
-    return f"{base}-{quarter}{DRAFT_SUFFIX if draft else ''}.xlsx"
 
 
 def quarter_reports(reports: Path, quarter: str) -> Path:

@@ -106,6 +106,11 @@ class Rule:
     description: str  # English, for the README
     message_vi: str  # template; ``{name}`` placeholders are filled per record
 
+    @property
+    def label_vi(self) -> str:
+        """The rule's name for a clerk (feedback workbooks, reports)."""
+        return RULE_LABELS_VI[self.id]
+
     def placeholders(self) -> tuple[str, ...]:
         return tuple(name for _, name, _, _ in string.Formatter().parse(self.message_vi) if name)
 
@@ -184,6 +189,34 @@ RULES: tuple[Rule, ...] = (
          '{label} ghi "{value}" nhưng không nhận được tệp ảnh hợp lệ của cán bộ {ma_cb} '
          "(cần tệp anh/{ma_cb}.jpg, .jpeg hoặc .png trong tệp nén)."),
 )
+#: Vietnamese name of every rule that can produce an issue: the per-record
+#: rules above, the rules across records (crosscheck.py) and the formats the
+#: Great Expectations suite checks (quality.py).
+RULE_LABELS_VI: dict[str, str] = {
+    "required": "Thiếu thông tin bắt buộc",
+    "invalid_value": "Ngày hoặc số không đọc được",
+    "not_in_catalog": "Giá trị không có trong danh mục",
+    "ma_cb_format": "Mã cán bộ sai dạng",
+    "year_only_date": "Ngày chỉ ghi năm",
+    "date_after_quarter": "Ngày sau kỳ báo cáo",
+    "birth_year_implausible": "Năm sinh không hợp lý",
+    "recruited_under_18": "Tuyển dụng khi chưa đủ tuổi",
+    "sector_entry_under_18": "Vào ngành khi chưa đủ tuổi",
+    "party_entry_under_18": "Vào Đảng khi chưa đủ tuổi",
+    "past_retirement_age": "Quá tuổi nghỉ hưu nhưng còn đang làm việc",
+    "id_number_format": "Số CMND/CCCD sai dạng",
+    "cccd_mismatch": "Số CCCD không khớp giới tính hoặc năm sinh",
+    "step_out_of_range": "Bậc lương ngoài khung của ngạch",
+    "coefficient_mismatch": "Hệ số lương không khớp ngạch và bậc",
+    "qualification_below_grade": "Trình độ thấp hơn yêu cầu của ngạch",
+    "unit_unknown": "Mã đơn vị không có trong danh mục",
+    "unit_other_reporting_unit": "Đơn vị thuộc đơn vị báo cáo khác",
+    "photo_missing": "Thiếu ảnh",
+    "duplicate_ma_cb": "Mã cán bộ trùng trong đơn vị",
+    "duplicate_across_units": "Mã cán bộ trùng giữa các đơn vị",
+    "identity_drift": "Thông tin nhân thân khác quý trước",
+    "format": "Giá trị sai định dạng",
+}
 RULE_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 _RULE_ORDER: dict[str, int] = {r.id: i for i, r in enumerate(RULES)}
 _FIELD_ORDER: dict[str, int] = {k: i for i, k in enumerate(schema.KEYS)}

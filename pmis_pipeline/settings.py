@@ -93,9 +93,16 @@ class Settings:
         return getattr(self.model, name).model_dump()
 
     @cached_property
+    def documents(self):
+        """The ``[documents]`` section as the writers take it (dates checked against letter 346)."""
+        from pmis_pipeline.documents.settings import DocumentSettings
+
+        return DocumentSettings.from_config(self.section("documents"))
+
+    @cached_property
     def fingerprint(self) -> str:
         """A short hash of the effective configuration (defaults merged with overrides)."""
-        text = json.dumps(self.model.model_dump(), sort_keys=True, ensure_ascii=False)
+        text = json.dumps(self.model.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -91,6 +91,21 @@ def test_catalog_proposals(data_dir):
         ("add_unit", "PGD01-TH99", None, None),  # used in a record only
     ]
     assert query(data_dir, "SELECT count(*) FROM units WHERE ma_don_vi IN ('PGD01-TH77', 'PGD01-TH99')") == [(0,)]
+    # the level of a school used but not declared: the catalog's for codes of the same pattern (PGD01-TH..)
+    assert query(data_dir, "SELECT cap_hoc FROM catalog_proposals WHERE ma_don_vi = 'PGD01-TH99'") == [("Tiểu học",)]
+
+
+def test_catalog_proposals_take_the_name_a_unit_declared_earlier(data_dir):
+    write_catalog(data_dir)
+    write_xlsx(
+        data_dir / "inbox" / Q1 / "a.xlsx", info_rows("PGD01", Q1), [person("BT1", "PGD01-TH01")],
+        units=[("PGD01-TH77", "Trường Tiểu học Mới", "Tiểu học", "")],
+    )
+    write_xlsx(data_dir / "inbox" / Q2 / "a.xlsx", info_rows("PGD01", Q2), [person("BT1", "PGD01-TH01"), person("BT2", "PGD01-TH77")])
+    materialize_quarter(data_dir, Q1)
+    materialize_quarter(data_dir, Q2)
+    rows = query(data_dir, "SELECT proposal, name_sent, cap_hoc, reason FROM catalog_proposals WHERE quarter = ? AND ma_don_vi = 'PGD01-TH77'", [Q2])
+    assert rows == [("add_unit", "Trường Tiểu học Mới", "Tiểu học", "Mã đơn vị dùng trong hồ sơ nhưng chưa có trong danh mục")]
 
 
 def test_config_and_deadline_overrides(data_dir):

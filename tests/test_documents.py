@@ -27,7 +27,9 @@ from pmis_pipeline.documents import (
     write_payment_summary,
     write_receipt_list,
 )
+from pmis_pipeline.documents.settings import DocumentSettings
 from pmis_pipeline.documents.common import (
+    FMT_VND,
     FORMULA_PREFIXES,
     clean_text,
     date_words,
@@ -236,15 +238,16 @@ def test_feedback_workbook(tmp_path, feedback_frames):
     header = next(c.row for c in find(detail, lambda v: v == "Mã cán bộ"))
     assert row_values(detail, header)[:9] == ["STT", "Mã đơn vị", "Tên đơn vị", "Mã cán bộ", "Họ và tên", "Trường dữ liệu", "Vấn đề", "Mức độ", "Giá trị đã nhận"]
     body = [row_values(detail, r) for r in range(header + 1, detail.max_row + 1) if detail.cell(r, 1).value is not None]
+    # by school, then Vietnamese name order: Ánh before Hoa; Hoà before Minh
     assert [(r[1], r[3]) for r in body] == [
-        ("CT_TH01", "810003"), ("CT_TH01", "810003"), ("CT_TH01", "810010"), ("CT_TH02", "810001"), ("CT_TH02", "810008"),
+        ("CT_TH01", "810003"), ("CT_TH01", "810003"), ("CT_TH01", "810010"), ("CT_TH02", "810008"), ("CT_TH02", "810001"),
     ]
     first = body[0]
     assert first[4] == "Võ Thị Ngọc Ánh"  # NFC
     assert (first[5], first[7], first[8]) == ("Số CMND", "Lỗi", "-32123")  # error before warning, value as received
     assert (body[1][5], body[1][8]) == ("Họ và tên", "=1+2")
-    assert body[3][5] == "(Cả hồ sơ)"
-    assert body[4][5] == "Hệ số lương"
+    assert body[4][5] == "(Cả hồ sơ)"
+    assert body[3][5] == "Hệ số lương"
     assert detail.auto_filter.ref == f"A{header}:I{header + 5}"
     assert detail.freeze_panes == f"A{header + 1}"
     assert detail.print_title_rows == f"${header}:${header}"
@@ -278,12 +281,15 @@ def test_feedback_workbook_rejects_missing_columns(tmp_path, feedback_frames):
 
 
 def test_announcement(tmp_path, compliance):
-    path = write_announcement(tmp_path / "tb.xlsx", quarter=Q, compliance=compliance, signer_title="KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC")
+    settings = DocumentSettings(director_title="KT. GIÁM ĐỐC / PHÓ GIÁM ĐỐC")
+    path = write_announcement(tmp_path / "tb.xlsx", quarter=Q, compliance=compliance, settings=settings)
     assert_no_formulas_and_nfc(path)
     wb = openpyxl.load_workbook(path)
-    assert len(wb.worksheets) == 1
-    ws = wb.worksheets[0]
-    text = all_text(ws)
+    assert wb.sheetnames == ["Thong bao", "Phu luc"]
+    body = wb["Thong bao"]
+    assert_a4_fit_width(body, landscape=False)
+    ws = wb["Phu luc"]
+    text = all_text(body) + "\n" + all_text(ws)
     for expected in (
         "UBND TỈNH BẾN TRE", "SỞ GIÁO DỤC VÀ ĐÀO TẠO", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
         "THÔNG BÁO", "Kết quả cập nhật dữ liệu PMIS quý 1 năm 2009", "346/SGD&ĐT-TCCB ngày 02/4/2009",
@@ -293,7 +299,7 @@ def test_announcement(tmp_path, compliance):
         assert expected in text, expected
     header = find(ws, lambda v: v == "Hạng")[0].row
     assert row_values(ws, header)[:11] == [
-        "Hạng", "Mã đơn vị", "Tên đơn vị", "Ngày nhận", "Số ngày trễ", "Số hồ sơ", "Đầy đủ (%)", "Chính xác (%)", "Có ảnh (%)", "Hồ sơ bị mất", "Điểm",
+        "Hạng", "Mã đơn vị", "Tên đơn vị", "Nhận lần đầu", "Số ngày trễ", "Số hồ sơ", "Đầy đủ (%)", "Chính xác (%)", "Có ảnh (%)", "Hồ sơ bị mất", "Điểm",
     ]
     sec1 = find(ws, lambda v: isinstance(v, str) and v.startswith("I. Phòng Giáo dục và Đào tạo"))[0].row
     sec2 = find(ws, lambda v: isinstance(v, str) and v.startswith("II. Đơn vị trực thuộc Sở"))[0].row
@@ -301,8 +307,8 @@ def test_announcement(tmp_path, compliance):
     group1 = [row_values(ws, r) for r in range(sec1 + 1, sec2)]
     assert [(r[0], r[1]) for r in group1] == [(1, "PGD_CT"), (2, "PGD_BT"), (3, "PGD_TP")]
     assert group1[0][3] == "20/04/2009 16:05"  # 09:05 UTC shown in local time
-    assert group1[0][4:7] == [0, 1234, 95.3]
-    assert ws.cell(sec1 + 1, 7).number_format == "0.0"
+    assert group1[0][4:7] == [0, 1234, "95,26"]  # two decimals, Vietnamese comma, whatever the PC's locale
+    assert group1[0][10] == "96,10"
     assert group1[2][3] == "Chưa gửi" and group1[2][4] is None
     group2 = [row_values(ws, r) for r in range(sec2 + 1, sec2 + 3)]
     assert [(r[0], r[1], r[2]) for r in group2] == [(1, "THPT02", EVIL_NAME), (2, "THPT01", "Trường THPT chuyên Bến Tre")]
@@ -312,7 +318,7 @@ def test_announcement(tmp_path, compliance):
 
 def test_announcement_after_august_2009_says_thanh_pho(tmp_path, compliance):
     path = write_announcement(tmp_path / "tb.xlsx", quarter="2009-Q3", compliance=compliance)
-    text = all_text(openpyxl.load_workbook(path).worksheets[0])
+    text = "\n".join(all_text(ws) for ws in openpyxl.load_workbook(path).worksheets)
     assert "huyện, thành phố" in text and "thị xã" not in text
     assert "GIÁM ĐỐC" in text and "KT. GIÁM ĐỐC" not in text
 
@@ -329,7 +335,7 @@ def payee_total(lines: pl.DataFrame, payee: str) -> int:
 def test_district_contracts(tmp_path, payment_lines):
     path = write_district_contracts(
         tmp_path / "hd.xlsx", quarter=Q, lines=payment_lines, contract_date=date(2009, 5, 5),
-        department={"address": "Số 1 đường Đồng Khởi, thị xã Bến Tre"}, contract_numbers={"PGD_CT": "12/HĐ-SGDĐT"},
+        settings=DocumentSettings(address="Số 1 đường Đồng Khởi, thị xã Bến Tre"), contract_numbers={"PGD_CT": "12/HĐ-SGDĐT"},
     )
     assert_no_formulas_and_nfc(path)
     wb = openpyxl.load_workbook(path)
@@ -391,25 +397,25 @@ def test_receipt_list(tmp_path, payment_lines):
     wb = openpyxl.load_workbook(path)
     ws = wb.worksheets[0]
     text = all_text(ws)
-    for expected in ("DANH SÁCH KÝ NHẬN", "quý 1 năm 2009", "Cán bộ phụ trách PMIS", "Ký nhận", "NGƯỜI LẬP BIỂU", "KẾ TOÁN", "THỦ TRƯỞNG ĐƠN VỊ", "1.000 đồng/hồ sơ"):
+    for expected in ("DANH SÁCH KÝ NHẬN", "quý 1 năm 2009", "cán bộ phụ trách PMIS", "Ký nhận", "NGƯỜI LẬP BIỂU", "KẾ TOÁN TRƯỞNG", "GIÁM ĐỐC", "THỦ QUỸ", "1.000 đồng/hồ sơ"):
         assert expected in text, expected
     header = find(ws, lambda v: v == "Ký nhận")[0].row
-    assert row_values(ws, header) == ["STT", "Mã đơn vị", "Tên đơn vị", "Cán bộ phụ trách PMIS", "Số hồ sơ", "Đơn giá (đồng)", "Thành tiền (đồng)", "Ký nhận"]
+    assert row_values(ws, header) == ["STT", "Tên đơn vị", "Người nhận (cán bộ phụ trách PMIS)", "Số hồ sơ", "Số tiền (đồng)", "Ký nhận"]
     body = [row_values(ws, r) for r in range(header + 2, header + 5)]
-    assert [r[:7] for r in body] == [
-        [1, "THPT01", "Trường THPT chuyên Bến Tre", "Nguyễn Thị Hoa", 85, 1000, 85_000],
-        [2, "THPT02", EVIL_NAME, PHONE_LIKE, 21, 1000, 21_000],
-        [3, "THPT03", "Trung tâm GDTX tỉnh Bến Tre", None, 40, 1000, 40_000],
+    assert [r[:5] for r in body] == [
+        [1, "Trường THPT chuyên Bến Tre", "Nguyễn Thị Hoa", 85, 85_000],
+        [2, EVIL_NAME, PHONE_LIKE, 21, 21_000],
+        [3, "Trung tâm GDTX tỉnh Bến Tre", None, 40, 40_000],
     ]
-    assert all(r[7] is None for r in body)  # the signature column stays empty
+    assert all(r[5] is None for r in body)  # the signature column stays empty
     assert all(ws.row_dimensions[header + 2 + i].height >= 30 for i in range(3))  # room to sign
-    assert ws.cell(header + 2, 7).number_format == "#,##0"
+    assert ws.cell(header + 2, 5).number_format == FMT_VND
     total = int(payment_lines.filter(pl.col("payee_type") == "truc_thuoc")["amount_vnd"].sum())
     assert read_back_totals(path) == [(ws.title, total, amount_in_words(total))]
     total_row = row_values(ws, find(ws, lambda v: v == "Tổng cộng")[0].row)
-    assert total_row[4] == 146 and total_row[6] == total
+    assert total_row[3] == 146 and total_row[4] == total
     assert ws.print_title_rows == f"${header}:${header + 1}"
-    assert_a4_fit_width(ws, landscape=True)
+    assert_a4_fit_width(ws, landscape=False)
 
 
 def test_payment_summary(tmp_path, payment_lines):
@@ -420,18 +426,18 @@ def test_payment_summary(tmp_path, payment_lines):
     assert "BẢNG TỔNG HỢP KINH PHÍ CẬP NHẬT CSDL PMIS" in text and "Quý 1 năm 2009" in text
     for label in ITEM_LABELS_USED:
         assert label in text
-    subtotals = {ws.cell(c.row, 1).value: ws.cell(c.row, 7).value for c in find(ws, lambda v: isinstance(v, str) and v.startswith("Cộng "))}
+    subtotals = {ws.cell(c.row, 1).value: ws.cell(c.row, 6).value for c in find(ws, lambda v: v in ("Cộng I", "Cộng II", "Cộng III"))}
     by_type = {t: int(payment_lines.filter(pl.col("payee_type") == t)["amount_vnd"].sum()) for t in ("phong", "truc_thuoc", "so")}
     assert subtotals == {"Cộng I": by_type["phong"], "Cộng II": by_type["truc_thuoc"], "Cộng III": by_type["so"]}
     grand = int(payment_lines["amount_vnd"].sum())
     grand_row = find(ws, lambda v: isinstance(v, str) and v.startswith("TỔNG CỘNG"))[0].row
-    assert ws.cell(grand_row, 7).value == grand == sum(subtotals.values())
+    assert ws.cell(grand_row, 6).value == grand == sum(subtotals.values())
     # every line is in the table
-    amounts = [ws.cell(r, 7).value for r in range(1, grand_row) if isinstance(ws.cell(r, 4).value, str) and ws.cell(r, 4).value in ITEM_LABELS_USED]
+    amounts = [ws.cell(r, 6).value for r in range(1, grand_row) if isinstance(ws.cell(r, 3).value, str) and ws.cell(r, 3).value in ITEM_LABELS_USED]
     assert sorted(amounts) == sorted(payment_lines["amount_vnd"].to_list())
     assert read_back_totals(path) == [(ws.title, grand, amount_in_words(grand))]
     assert ws.print_title_rows
-    assert_a4_fit_width(ws, landscape=True)
+    assert_a4_fit_width(ws, landscape=False)
 
 
 ITEM_LABELS_USED = (

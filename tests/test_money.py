@@ -1,4 +1,4 @@
-"""Amounts in figures and words (num2words, lang="vi")."""
+"""Amounts in figures and words (Vietnamese accounting form)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from pmis_pipeline.documents.money import amount_in_words, format_vnd
+from pmis_pipeline.documents.money import amount_in_words, format_pct, format_vnd
 
 # --- a small words -> figures reader, for the round trip only ---------------
 
@@ -22,7 +22,7 @@ def _group(tokens: list[str]) -> int:
     value, i = 0, 0
     while i < len(tokens):
         tok, nxt = tokens[i], tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok in ("lẻ", "linh"):
+        if tok == "linh":
             i += 1
         elif tok == "mười":
             value, i = value + 10, i + 1
@@ -55,34 +55,68 @@ def words_to_amount(words: str) -> int:
 
 # --- readings ----------------------------------------------------------------
 
+# Written by hand from Vietnamese accounting practice ("không trăm", "linh",
+# "mốt", "tư", "lăm"), independently of the code: never generated.
+READINGS = [
+    (0, "Không đồng"),
+    (1, "Một đồng"),
+    (5, "Năm đồng"),
+    (10, "Mười đồng"),
+    (11, "Mười một đồng"),  # "một" after mười, not "mốt"
+    (14, "Mười bốn đồng"),  # "bốn" after mười, not "tư"
+    (15, "Mười lăm đồng"),
+    (20, "Hai mươi đồng"),
+    (21, "Hai mươi mốt đồng"),
+    (24, "Hai mươi tư đồng"),
+    (25, "Hai mươi lăm đồng"),
+    (55, "Năm mươi lăm đồng"),
+    (91, "Chín mươi mốt đồng"),
+    (100, "Một trăm đồng"),
+    (101, "Một trăm linh một đồng"),
+    (104, "Một trăm linh bốn đồng"),
+    (105, "Một trăm linh năm đồng"),  # linh năm, not linh lăm
+    (110, "Một trăm mười đồng"),
+    (111, "Một trăm mười một đồng"),
+    (115, "Một trăm mười lăm đồng"),
+    (121, "Một trăm hai mươi mốt đồng"),
+    (999, "Chín trăm chín mươi chín đồng"),
+    (1_000, "Một nghìn đồng"),
+    (1_001, "Một nghìn không trăm linh một đồng"),
+    (1_005, "Một nghìn không trăm linh năm đồng"),
+    (1_010, "Một nghìn không trăm mười đồng"),
+    (1_014, "Một nghìn không trăm mười bốn đồng"),
+    (1_024, "Một nghìn không trăm hai mươi tư đồng"),
+    (1_100, "Một nghìn một trăm đồng"),
+    (2_578, "Hai nghìn năm trăm bảy mươi tám đồng"),
+    (10_000, "Mười nghìn đồng"),
+    (15_000, "Mười lăm nghìn đồng"),
+    (21_000, "Hai mươi mốt nghìn đồng"),
+    (100_000, "Một trăm nghìn đồng"),
+    (105_000, "Một trăm linh năm nghìn đồng"),
+    (1_000_000, "Một triệu đồng"),
+    (1_000_014, "Một triệu không trăm mười bốn đồng"),  # the zero thousands are not read
+    (1_000_100, "Một triệu một trăm đồng"),
+    (1_001_000, "Một triệu không trăm linh một nghìn đồng"),
+    (1_014_000, "Một triệu không trăm mười bốn nghìn đồng"),
+    (1_234_500, "Một triệu hai trăm ba mươi tư nghìn năm trăm đồng"),
+    (2_005_000, "Hai triệu không trăm linh năm nghìn đồng"),
+    (2_578_000, "Hai triệu năm trăm bảy mươi tám nghìn đồng"),
+    (10_050_000, "Mười triệu không trăm năm mươi nghìn đồng"),
+    (36_147_000, "Ba mươi sáu triệu một trăm bốn mươi bảy nghìn đồng"),
+    (100_000_000, "Một trăm triệu đồng"),
+    (1_000_000_000, "Một tỷ đồng"),
+    (1_000_000_005, "Một tỷ không trăm linh năm đồng"),
+    (1_005_000_000, "Một tỷ không trăm linh năm triệu đồng"),
+    (1_234_567_891, "Một tỷ hai trăm ba mươi tư triệu năm trăm sáu mươi bảy nghìn tám trăm chín mươi mốt đồng"),
+    (1_000_000_000_000, "Một nghìn tỷ đồng"),
+]
 
-@pytest.mark.parametrize(
-    ("amount", "words"),
-    [
-        (0, "Không đồng"),
-        (1, "Một đồng"),
-        (10, "Mười đồng"),
-        (11, "Mười một đồng"),  # "một" after mười, not "mốt"
-        (15, "Mười lăm đồng"),  # lăm
-        (21, "Hai mươi mốt đồng"),  # mốt
-        (24, "Hai mươi bốn đồng"),  # num2words keeps "bốn" (never "tư")
-        (25, "Hai mươi lăm đồng"),  # lăm
-        (101, "Một trăm lẻ một đồng"),  # lẻ (num2words never says "linh")
-        (105, "Một trăm lẻ năm đồng"),  # lẻ năm, not lẻ lăm
-        (1_004, "Một nghìn lẻ bốn đồng"),  # not "một nghìn không trăm linh bốn"
-        (1_014, "Một nghìn lẻ mười bốn đồng"),
-        (1_000_050, "Một triệu lẻ năm mươi đồng"),
-        (1_005_000, "Một triệu năm nghìn đồng"),  # not "một triệu không trăm linh năm nghìn"
-        (1_050_000, "Một triệu năm mươi nghìn đồng"),
-        (2_000_021, "Hai triệu lẻ hai mươi mốt đồng"),
-        (1_234_500, "Một triệu hai trăm ba mươi bốn nghìn năm trăm đồng"),
-        (15_000, "Mười lăm nghìn đồng"),
-        (21_000, "Hai mươi mốt nghìn đồng"),
-        (1_000_000, "Một triệu đồng"),
-        (1_000_000_000, "Một tỷ đồng"),
-        (36_147_000, "Ba mươi sáu triệu một trăm bốn mươi bảy nghìn đồng"),
-    ],
-)
+
+def test_the_table_is_large_enough():
+    assert len(READINGS) >= 40 and len({a for a, _ in READINGS}) == len(READINGS)
+
+
+@pytest.mark.parametrize(("amount", "words"), READINGS)
 def test_amount_in_words_readings(amount, words):
     assert amount_in_words(amount) == words
     assert words_to_amount(words) == amount
@@ -121,3 +155,17 @@ def test_amount_in_words_rejects_bad_input():
 )
 def test_format_vnd(amount, text):
     assert format_vnd(amount) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(99.12, 2, "99,12"), (99.1, 2, "99,10"), (99.96, 1, "99,9"), (99.996, 2, "99,99"), (100, 2, "100,00"),
+     (0.001, 2, "0,01"), (0, 2, "0,00"), (96.125, 2, "96,13"), (1234.5, 1, "1.234,5")],
+)
+def test_format_pct(value, digits, text):
+    assert format_pct(value, digits) == text
+
+
+def test_old_readings_are_gone():
+    # issue 9: "lẻ" and the missing "không trăm" of num2words
+    assert "lẻ" not in amount_in_words(105) and "không trăm" in amount_in_words(1_014_000)

@@ -34,7 +34,8 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.workbook import Workbook
 
-from pmis_pipeline.documents.money import amount_in_words, format_vnd
+from pmis_pipeline.documents.money import amount_in_words, format_pct, format_vnd
+from pmis_pipeline.documents.settings import DEFAULT_SETTINGS, DocumentSettings
 from pmis_pipeline.quarters import Quarter
 
 FONT_NAME = "Times New Roman"
@@ -43,23 +44,34 @@ TABLE_SIZE = 12
 SMALL_SIZE = 11
 TITLE_SIZE = 14
 
-FMT_VND = "#,##0"
-FMT_INT = "#,##0"
-FMT_PCT = "0.0"
+#: Whole numbers with Vietnamese dot grouping whatever the reading PC's
+#: locale: the dots are literal characters between digit placeholders, not
+#: the locale's thousands separator (which ``#,##0`` would print: "2,578,000"
+#: on an English Windows). The cell stays a number (Excel can add it up;
+#: :func:`read_back_totals` reads it back). Two conditions are all a number
+#: format may hold, so amounts of a billion or more are written as text
+#: (:func:`number_cell`).
+FMT_VND = r"[>=1000000]#\.###\.##0;[>=1000]#\.##0;0"
+FMT_INT = FMT_VND
+#: Largest whole number :data:`FMT_VND` prints correctly.
+FMT_VND_MAX = 10**9 - 1
 FMT_DATE = "dd/mm/yyyy"
+#: Excel's limit for a row's height (points).
+MAX_ROW_PT = 409.0
+#: Added to a value cut short to fit a printable row.
+TRUNCATED_NOTE = " … (giá trị quá dài, đã cắt bớt; giá trị đầy đủ lưu trong cơ sở dữ liệu)"
 
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
-ORG_PARENT = "UBND TỈNH BẾN TRE"
-ORG_NAME = "SỞ GIÁO DỤC VÀ ĐÀO TẠO"
-ORG_FULL = "Sở Giáo dục và Đào tạo Bến Tre"
+ORG_PARENT = DEFAULT_SETTINGS.authority
+ORG_NAME = DEFAULT_SETTINGS.department
+ORG_FULL = DEFAULT_SETTINGS.department_name
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
-PLACE = "Bến Tre"
-LETTER_346 = (
-    "công văn số 346/SGD&ĐT-TCCB ngày 02/4/2009 của Sở Giáo dục và Đào tạo Bến Tre "
-    "về việc hoàn thiện chương trình PMIS phiên bản mới"
-)
+PLACE = DEFAULT_SETTINGS.place
+LETTER_346 = DEFAULT_SETTINGS.letter_346
+#: "DỰ THẢO" marks a draft's title (and :func:`document_file_name` its file).
+DRAFT_MARK = "DỰ THẢO"
 
 #: First-line indent of body paragraphs (about 1 cm in Times New Roman 13).
 FIRST_LINE = "\u00a0" * 6
@@ -115,6 +127,24 @@ def cell_value(value: Any) -> Any:
     return clean_text(str(value))
 
 
+def number_cell(value: Any, fmt: str | None) -> Any:
+    """A whole number under :data:`FMT_VND` beyond what the format prints
+    (a billion or more) becomes its Vietnamese text (``1.234.567.891``)."""
+    if fmt == FMT_VND and isinstance(value, int) and not isinstance(value, bool) and abs(value) > FMT_VND_MAX:
+        return format_vnd(value)
+    return value
+
+
+def document_file_name(base: str, quarter: str, draft: bool = False, suffix: str = ".xlsx") -> str:
+    """``thong-bao-ket-qua-2009-Q1.xlsx``; a draft: ``thong-bao-ket-qua-2009-Q1-du-thao.xlsx``."""
+    return f"{base}-{quarter}{'-du-thao' if draft else ''}{suffix}"
+
+
+def draft_title(title: str, draft: bool) -> str:
+    """``THÔNG BÁO`` -> ``THÔNG BÁO (DỰ THẢO)`` for a draft."""
+    return f"{title} ({DRAFT_MARK})" if draft else title
+
+
 def put(
     ws: Worksheet,
     row: int,
@@ -140,11 +170,11 @@ def put(
     cell of the range so they print on every side).
     """
     cell = ws.cell(row=row, column=col)
-    cell.value = cell_value(value)
+    cell.value = cell_value(number_cell(value, fmt))
     escape_cell(cell)
     cell.font = Font(name=FONT_NAME, size=size, bold=bold, italic=italic, underline="single" if underline else None)
     cell.alignment = Alignment(horizontal=h, vertical=v, wrap_text=wrap, indent=indent)
-    if fmt:
+    if fmt and not isinstance(cell.value, str):
         cell.number_format = fmt
     if fill is not None:
         cell.fill = fill
@@ -181,9 +211,9 @@ def date_words(day: date | None) -> str:
     return f"ngày {_dm(day.day, 10)} tháng {_dm(day.month, 3)} năm {day.year}"
 
 
-def place_date(day: date | None = None, place: str = PLACE) -> str:
+def place_date(day: date | None = None, place: str | None = None) -> str:
     """``Bến Tre, ngày 02 tháng 4 năm 2009`` or the dotted form."""
-    return f"{place}, {date_words(day)}"
+    return f"{place or PLACE}, {date_words(day)}"
 
 
 def date_short(day: date | datetime | None) -> str:
@@ -224,6 +254,15 @@ def district_offices_wording(key: str | Quarter) -> str:
 CM = 1 / 2.54
 
 
+#: Decree 30/2020 (Appendix I): top and bottom 20-25 mm, left 30-35 mm,
+#: right 15-20 mm. Signable documents use the smallest of each.
+DECREE30_MARGINS_CM = (2.0, 2.0, 3.0, 1.5)
+#: Working lists (feedback, review) in landscape.
+LIST_MARGINS_CM = (1.5, 1.5, 1.8, 1.5)
+
+PageNumbers = Literal["footer", "footer_total", "decree30", "none"]
+
+
 def setup_page(
     ws: Worksheet,
     *,
@@ -231,33 +270,49 @@ def setup_page(
     title_rows: tuple[int, int] | None = None,
     margins_cm: tuple[float, float, float, float] | None = None,
     footer: bool = True,
+    page_numbers: PageNumbers | None = None,
     gridlines: bool = False,
 ) -> None:
     """A4, fit to one page wide (any number of pages tall), centred.
 
     ``title_rows`` repeat on every printed page; ``margins_cm`` is
-    (top, bottom, left, right), by default 2/2/3/1.5 cm in portrait (Decree
-    30/2020) and 1.5/1.5/2/1.5 cm in landscape tables.
+    (top, bottom, left, right), by default Decree 30's in portrait
+    (:data:`DECREE30_MARGINS_CM`) and :data:`LIST_MARGINS_CM` in landscape.
+
+    ``page_numbers``: ``"footer"`` prints "Trang N" at the foot of every page
+    (numbered from 1 in each sheet: a workbook of several documents);
+    ``"footer_total"`` "Trang N/M" (one document per workbook: LibreOffice's
+    M counts every sheet's pages); ``"decree30"`` the bare number at the top
+    centre from the second page on (Decree 30/2020, Appendix I); ``"none"``.
+    Default: ``"footer_total"`` when ``footer`` else ``"none"``.
     """
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if landscape else ws.ORIENTATION_PORTRAIT
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    top, bottom, left, right = margins_cm or ((1.5, 1.5, 2.0, 1.5) if landscape else (2.0, 2.0, 3.0, 1.5))
+    top, bottom, left, right = margins_cm or (LIST_MARGINS_CM if landscape else DECREE30_MARGINS_CM)
     ws.page_margins.top = top * CM
     ws.page_margins.bottom = bottom * CM
     ws.page_margins.left = left * CM
     ws.page_margins.right = right * CM
-    ws.page_margins.header = 0.6 * CM
-    ws.page_margins.footer = 0.6 * CM
+    ws.page_margins.header = 0.8 * CM
+    ws.page_margins.footer = 0.8 * CM
     ws.print_options.horizontalCentered = True
     if title_rows is not None:
         ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
-    if footer:
-        ws.oddFooter.center.text = "Trang &P/&N"
+    numbers = page_numbers or ("footer_total" if footer else "none")
+    ws.page_setup.firstPageNumber = 1
+    ws.page_setup.useFirstPageNumber = True
+    if numbers in ("footer", "footer_total"):
+        ws.oddFooter.center.text = "Trang &P/&N" if numbers == "footer_total" else "Trang &P"
         ws.oddFooter.center.font = f"{FONT_NAME},Italic"
-        ws.oddFooter.center.size = 10
+        ws.oddFooter.center.size = 11
+    elif numbers == "decree30":
+        ws.HeaderFooter.differentFirst = True
+        ws.oddHeader.center.text = "&P"
+        ws.oddHeader.center.font = f"{FONT_NAME},Regular"
+        ws.oddHeader.center.size = 13
     ws.sheet_view.showGridLines = gridlines
 
 
@@ -343,7 +398,24 @@ def fit_row(
         text, width, indent, ncols = (*item, 0, 1)[:4] if len(item) == 2 else item  # type: ignore[misc]
         if text:
             counts.append(line_count(text, width, size, bold, indent=indent, ncols=ncols))
-    ws.row_dimensions[row].height = max(minimum, row_height(max(counts, default=1), size))
+    ws.row_dimensions[row].height = min(MAX_ROW_PT, max(minimum, row_height(max(counts, default=1), size)))
+
+
+def fit_text(text: str, width: float, size: float = TABLE_SIZE, *, indent: int = 0, ncols: int = 1, max_pt: float = MAX_ROW_PT - 9) -> str:
+    """``text`` cut short (with :data:`TRUNCATED_NOTE`) so that the row that
+    holds it stays within ``max_pt`` (Excel's rows stop at 409 pt); unchanged
+    when it fits."""
+    max_lines = max(1, int((max_pt - 3) // (size * 1.25)))
+    if line_count(text, width, size, indent=indent, ncols=ncols) <= max_lines:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with the note
+        mid = (lo + hi + 1) // 2
+        if line_count(text[:mid] + TRUNCATED_NOTE, width, size, indent=indent, ncols=ncols) <= max_lines:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + TRUNCATED_NOTE
 
 
 # A4 in points (portrait width, height).
@@ -423,14 +495,18 @@ def write_title_block(
     subject: str | None = None,
     day: date | None = None,
     show_date: bool = True,
-    org_lines: Sequence[str] = (ORG_PARENT, ORG_NAME),
+    org_lines: Sequence[str] | None = None,
     size: float = 12,
+    settings: DocumentSettings | None = None,
 ) -> int:
-    """The Department's heading: agency left, national motto right, then the
-    document number (left) and the place and date (right, italic).
+    """The Department's heading (Decree 30/2020): the governing authority
+    and the issuing agency (bold) left, the national motto right, then the
+    number and symbol (left) and the place and date (right, italic).
 
     Returns the next free row.
     """
+    cfg = settings or DEFAULT_SETTINGS
+    org_lines = org_lines or (cfg.authority, cfg.department)
     lc, lc2 = left
     rc, rc2 = right
     put(ws, row, lc, org_lines[0], size=size, h="center", merge_to=lc2)
@@ -447,7 +523,7 @@ def write_title_block(
         if number is not None:
             put(ws, nxt, lc, number, size=size, h="center", merge_to=lc2)
         if show_date:
-            put(ws, nxt, rc, place_date(day), italic=True, size=size, h="center", merge_to=rc2)
+            put(ws, nxt, rc, place_date(day, cfg.place), italic=True, size=size, h="center", merge_to=rc2)
         ws.row_dimensions[nxt].height = 18
         nxt += 1
     if subject:
@@ -580,10 +656,21 @@ class Column:
     wrap: bool = True
     span: int = 1
     formats: dict[str, str] = field(default_factory=dict)
+    digits: int = 2  # decimals of a "pct" column
 
     @property
     def fmt(self) -> str | None:
-        return {"int": FMT_INT, "vnd": FMT_VND, "pct": FMT_PCT, "date": FMT_DATE, "datetime": "dd/mm/yyyy hh:mm"}.get(self.kind)
+        return {"int": FMT_INT, "vnd": FMT_VND, "date": FMT_DATE, "datetime": "dd/mm/yyyy hh:mm"}.get(self.kind)
+
+    def shown(self, value: Any) -> Any:
+        """The value as the cell holds it: a "pct" number becomes Vietnamese
+        text with :attr:`digits` decimals ("99,12", never "100,00" below 100)
+        whatever the reader's locale; other values are unchanged."""
+        if self.kind == "pct" and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            return format_pct(value, self.digits)
+        return value
 
     @property
     def pad(self) -> int:
@@ -691,6 +778,9 @@ def write_rows(
     for values in rows:
         texts = []
         for col, (c1, c2), value in zip(columns, pos, values):
+            value = col.shown(value)
+            if isinstance(value, str) and col.wrap:
+                value = fit_text(value, span_width(ws, c1, c2), size, indent=col.pad, ncols=c2 - c1 + 1)
             put(ws, r, c1, value, size=size, h=col.align, wrap=col.wrap, border=True, fmt=col.fmt, merge_to=c2, indent=col.pad)
             if isinstance(value, str) and col.wrap:
                 texts.append((value, span_width(ws, c1, c2), col.pad, c2 - c1 + 1))
@@ -730,7 +820,7 @@ def write_total_row(
     put(ws, row, pos[0][0], label, bold=bold, size=size, h="center", border=True, fill=fill, merge_to=pos[label_span - 1][1])
     for i in range(label_span, len(columns)):
         col, (c1, c2) = columns[i], pos[i]
-        put(ws, row, c1, values.get(i), bold=bold, size=size, h=col.align, border=True, fmt=col.fmt, fill=fill, merge_to=c2, indent=col.pad)
+        put(ws, row, c1, col.shown(values.get(i)), bold=bold, size=size, h=col.align, border=True, fmt=col.fmt, fill=fill, merge_to=c2, indent=col.pad)
     ws.row_dimensions[row].height = row_height(1, size, pad=6)
     return row + 1
 
@@ -795,12 +885,26 @@ def _number(value: Any) -> int | None:
 _FIGURES = re.compile(r"(\d{1,3}(?:\.\d{3})+|\d+)\s*đồng")
 
 
+_VN_FIGURE = re.compile(r"^\d{1,3}(?:\.\d{3})+$|^\d+$")
+
+
+def _figure(value: Any) -> int | None:
+    """A whole number cell, or a text cell holding only Vietnamese figures
+    ("1.234.567.891": amounts beyond what the number format prints)."""
+    if _number(value) is not None:
+        return _number(value)
+    if isinstance(value, str) and _VN_FIGURE.match(value.strip()):
+        return int(value.strip().replace(".", ""))
+    return None
+
+
 def _amount_in_row(cells: dict[int, Any]) -> int | None:
-    """The rightmost numeric cell of a row, else the last "<figures> đồng"
-    of its rightmost text cell that has one."""
+    """The rightmost figure cell of a row (a number, or text of Vietnamese
+    figures only), else the last "<figures> đồng" of its rightmost text cell
+    that has one."""
     for _, value in sorted(cells.items(), reverse=True):
-        if _number(value) is not None:
-            return _number(value)
+        if _figure(value) is not None:
+            return _figure(value)
     for _, value in sorted(cells.items(), reverse=True):
         if isinstance(value, str):
             found = _FIGURES.findall(unicodedata.normalize("NFC", value))
@@ -813,9 +917,12 @@ def read_back_totals(path: str | Path) -> list[tuple[str, int, str]]:
     """Every ``Bằng chữ`` line of a written workbook with the amount it
     belongs to: ``(sheet title, amount in figures, words)``.
 
-    Convention of the writers: the figure sits in the row directly above the
-    words line: that row's rightmost numeric cell (a table's total row), or
-    else the "1.234.000 đồng" of a text line (a contract's value). The words are returned
+    Contract with the writers: the figure sits in the row directly above the
+    words line: that row's rightmost figure cell (a table's total row: a
+    number under :data:`FMT_VND`, or, from a billion on, a text cell of
+    Vietnamese figures "1.234.567.891"), or else the last "1.234.000 đồng"
+    of a text line (a contract's value). The words line is a text cell
+    starting "Bằng chữ:" (an opening parenthesis allowed). The words are returned
     as :func:`amount_in_words` produces them (prefix and closing punctuation
     removed), so a check compares ``words == amount_in_words(amount)``.
     """
@@ -871,3 +978,199 @@ def write_money_line(
     put(ws, row, cols[0], f"{label} {format_vnd(int(amount))} đồng", bold=bold, size=size, h="left", indent=indent, merge_to=cols[1])
     ws.row_dimensions[row].height = row_height(1, size, pad=4)
     return row + 1
+
+
+# --------------------------------------------------------------------------
+# Paged lists with carried totals (payment lists)
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ListItem:
+    """One entry of a paged list: one or more sheet rows written together
+    (``lines``, one value per table column), never split across pages.
+
+    ``amount`` and ``records`` are what the entry adds to the carried totals
+    (``records`` None: the entry's records are not carried, e.g. lines paid at
+    different rates). ``merge`` lists table-column indexes merged over the
+    entry's lines (a payee's name over its items). ``style``: ``"data"``,
+    ``"section"`` (a bold heading across the table, kept with the next
+    entry) or ``"total"`` (a bold subtotal row)."""
+
+    lines: Sequence[Sequence[Any]]
+    amount: int = 0
+    records: int | None = None
+    merge: Sequence[int] = ()
+    style: Literal["data", "section", "total"] = "data"
+    label_span: int = 1  # "total": the label merged over the first columns
+
+
+CARRY_IN = "Trang trước chuyển sang"
+PAGE_TOTAL = "Cộng trang"
+CARRY_OUT = "Chuyển sang trang sau"
+
+
+def page_capacity(ws: Worksheet, last_col: int, safety: float = 0.94) -> float:
+    """Printable height of a page in the sheet's own points (before the
+    fit-to-width zoom), with a margin of safety for the renderer."""
+    landscape = ws.page_setup.orientation == ws.ORIENTATION_LANDSCAPE
+    paper_h = A4_PT[0] if landscape else A4_PT[1]
+    body = paper_h - (ws.page_margins.top + ws.page_margins.bottom) * 72
+    return body * safety / print_scale(ws, last_col)
+
+
+def _item_heights(ws: Worksheet, columns: Sequence[Column], item: ListItem, first_col: int, size: float, min_row_height: float) -> list[float]:
+    pos = _positions(first_col, columns)
+    if item.style == "section":
+        text = str(item.lines[0][0])
+        c1, c2 = pos[0][0], pos[-1][1]
+        return [max(row_height(1, size, pad=5), row_height(line_count(text, span_width(ws, c1, c2), size, True, indent=1, ncols=c2 - c1 + 1), size))]
+    heights = []
+    for values in item.lines:
+        lines = 1
+        for i, (col, (c1, c2), value) in enumerate(zip(columns, pos, values)):
+            value = col.shown(value)
+            if item.style == "total" and i < item.label_span:
+                c2 = pos[item.label_span - 1][1]
+            if isinstance(value, str) and (col.wrap or item.style == "total"):
+                lines = max(lines, line_count(value, span_width(ws, c1, c2), size, item.style != "data", indent=col.pad, ncols=c2 - c1 + 1))
+        minimum = min_row_height if item.style == "data" else row_height(1, size, pad=6)
+        heights.append(min(MAX_ROW_PT, max(minimum, row_height(lines, size))))
+    if item.merge and len(item.lines) > 1:  # the merged cells' text spread over the lines
+        for i in item.merge:
+            col, (c1, c2) = columns[i], pos[i]
+            value = col.shown(item.lines[0][i])
+            if isinstance(value, str):
+                need = row_height(line_count(value, span_width(ws, c1, c2), size, indent=col.pad, ncols=c2 - c1 + 1), size)
+                if sum(heights) < need:
+                    heights[-1] += need - sum(heights)
+    return heights
+
+
+def _write_item(ws, row, columns, item: ListItem, heights, first_col, size) -> int:
+    pos = _positions(first_col, columns)
+    if item.style == "section":
+        put(ws, row, pos[0][0], item.lines[0][0], bold=True, size=size, h="left", wrap=True, border=True, indent=1, merge_to=pos[-1][1])
+        ws.row_dimensions[row].height = heights[0]
+        return row + 1
+    if item.style == "total":
+        values = {i: v for i, v in enumerate(item.lines[0]) if i >= item.label_span}
+        write_total_row(ws, row, columns, str(item.lines[0][0]), values, first_col=first_col, label_span=item.label_span, size=size)
+        ws.row_dimensions[row].height = heights[0]
+        return row + 1
+    r = row
+    for k, values in enumerate(item.lines):
+        for i, (col, (c1, c2), value) in enumerate(zip(columns, pos, values)):
+            if k > 0 and i in item.merge:
+                continue
+            put(ws, r, c1, col.shown(value), size=size, h=col.align, wrap=col.wrap, border=True, fmt=col.fmt, merge_to=c2, indent=col.pad)
+        ws.row_dimensions[r].height = heights[k]
+        r += 1
+    if len(item.lines) > 1:
+        for i in item.merge:
+            c1, c2 = pos[i]
+            for c in range(c1, c2 + 1):
+                for rr in range(row + 1, r):
+                    ws.cell(rr, c).border = BORDER
+            ws.merge_cells(start_row=row, start_column=c1, end_row=r - 1, end_column=c2)
+    return r
+
+
+@dataclass
+class PagedList:
+    """Where :func:`write_paged_list` put things: the rows of each printed
+    page (first, last), and the row after the list."""
+
+    pages: list[tuple[int, int]]
+    next_row: int
+
+
+def write_paged_list(
+    ws: Worksheet,
+    row: int,
+    columns: Sequence[Column],
+    items: Sequence[ListItem],
+    *,
+    used_on_first_page: float,
+    tail_height: float,
+    amount_col: int,
+    records_col: int | None = None,
+    label_span: int = 2,
+    first_col: int = 1,
+    size: float = TABLE_SIZE,
+    min_row_height: float = 0.0,
+    title_height: float = 0.0,
+) -> PagedList:
+    """Write ``items`` from ``row`` on, with page breaks of our own and the
+    totals an accountant carries from page to page: at the foot of every
+    page but the last, "Cộng trang" (the page's sums) and "Chuyển sang trang
+    sau" (the running total), and at the head of the next page "Trang trước
+    chuyển sang" (the same running total). ``amount_col`` (and
+    ``records_col``, for lists whose records are all paid at one rate) are
+    the table-column indexes carried; labels are merged over the first
+    ``label_span`` columns.
+
+    The page model: A4 and the sheet's margins, fit-to-width zoom (set the
+    page setup and widths first), ``used_on_first_page`` points above
+    ``row`` on the first page, ``title_height`` points of repeated title rows
+    on every later page, and ``tail_height`` points that must follow the
+    last item on its page (the grand total, the words, the signatures).
+    """
+    capacity = page_capacity(ws, _positions(first_col, columns)[-1][1])
+    carry_h = row_height(1, size, pad=6)
+    heights = [_item_heights(ws, columns, it, first_col, size, min_row_height) for it in items]
+    # units never split by a page break: a section heading with what follows
+    # it, an entry with the "Cộng" rows that close it
+    units: list[list[int]] = []
+    for k, it in enumerate(items):
+        if units and (it.style == "total" or items[units[-1][-1]].style == "section"):
+            units[-1].append(k)
+        else:
+            units.append([k])
+    totals = [sum(sum(heights[k]) for k in unit) for unit in units]
+
+    def carry_row(r: int, label: str, amount: int, records: int | None) -> int:
+        values: dict[int, Any] = {amount_col: amount}
+        if records_col is not None and records is not None:
+            values[records_col] = records
+        write_total_row(ws, r, columns, label, values, first_col=first_col, label_span=label_span, size=size, bold=True)
+        ws.row_dimensions[r].height = carry_h
+        return r + 1
+
+    pages: list[tuple[int, int]] = []
+    r, y, page_start = row, used_on_first_page, row
+    run_amount, run_records = 0, 0
+    page_amount, page_records = 0, 0
+    on_page = 0
+    i = 0
+    multi = False
+    while i < len(units):
+        fits = y + sum(totals[i:]) + tail_height + (carry_h if multi else 0) <= capacity
+        need = totals[i] + 2 * carry_h
+        last_with_tail = i == len(units) - 1 and y + totals[i] + tail_height + carry_h > capacity
+        if not fits and on_page > 0 and (y + need > capacity or last_with_tail):
+            # close the page: its sums, the running total, a break, the carry-in
+            r = carry_row(r, PAGE_TOTAL, page_amount, page_records)
+            r = carry_row(r, CARRY_OUT, run_amount, run_records)
+            ws.row_breaks.append(Break(id=r - 1))
+            pages.append((page_start, r - 1))
+            page_start = r
+            multi = True
+            r = carry_row(r, CARRY_IN, run_amount, run_records)
+            y = title_height + carry_h
+            page_amount, page_records, on_page = 0, 0, 0
+            continue
+        for k in units[i]:
+            r = _write_item(ws, r, columns, items[k], heights[k], first_col, size)
+            run_amount += items[k].amount
+            page_amount += items[k].amount
+            if items[k].records is not None:
+                run_records += items[k].records
+                page_records += items[k].records
+        y += totals[i]
+        on_page += 1
+        i += 1
+    if multi:
+        r = carry_row(r, PAGE_TOTAL, page_amount, page_records)
+    pages.append((page_start, r - 1))
+    return PagedList(pages, r)

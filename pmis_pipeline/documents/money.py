@@ -1,36 +1,50 @@
-"""Amounts of money in Vietnamese: figures (``1.234.500``) and words.
+"""Amounts of money in Vietnamese: figures (``1.234.500``) and words in the
+form accounting documents write them ("Bằng chữ: ...").
 
-The reading of the number is num2words' (``lang="vi"``); this module only
-capitalises it and appends the currency. What num2words 0.5.14 produces,
-checked in ``tests/test_money.py``:
+Why our own reader and not a package: the registries' readers were tried
+(October 2026) on the readings below and none writes the accounting form:
 
-* units after a ten: ``mốt`` (21 -> "hai mươi mốt"), ``lăm`` (15 -> "mười
-  lăm", 25 -> "hai mươi lăm"); 4 stays ``bốn`` (24 -> "hai mươi bốn", never
-  "hai mươi tư");
-* a missing ten is read ``lẻ`` (105 -> "một trăm lẻ năm"), never ``linh``;
-* a group below 100 that follows a larger one is read with ``lẻ`` instead of
-  ``không trăm``: 1.004 -> "một nghìn lẻ bốn", 1.014 -> "một nghìn lẻ mười
-  bốn", 2.000.021 -> "hai triệu lẻ hai mươi mốt"; a whole group of
-  thousands below 100 is read without ``không trăm``: 1.005.000 -> "một
-  triệu năm nghìn", 1.050.000 -> "một triệu năm mươi nghìn";
-* scales ``nghìn``, ``triệu``, ``tỷ`` (1.000.000.000 -> "một tỷ"); 0 ->
-  "không".
+* ``num2words`` 0.5.14 (``lang="vi"``): "lẻ" only, never "không trăm"
+  (1.014.000 -> "một triệu mười bốn nghìn"), never "tư";
+* ICU's rule-based spell-out (PyICU 2.15, ICU 77, ``%spellout-cardinal``
+  of ``vi``): "tư" and "không trăm" inside the thousands, but not after a
+  million (1.014.000 -> "một triệu mười bốn nghìn"), and "lẻ";
+* ``vietnam-number`` 1.0.6: "không trăm" everywhere, but "lẽ" (a
+  misspelling of "lẻ") and never "tư".
 
-Accounting software of the period often writes the long form ("một triệu
-không trăm linh năm nghìn"); both are correct Vietnamese and each reading
-names exactly one number (the test suite parses the words back into figures
-for every amount below 20.000 and a random sample up to 10^12).
+The accounting reading (as accounting software of the period prints it):
+
+* a number is read in groups of three digits with the scale words
+  ``nghìn``, ``triệu``, ``tỷ``; groups of 1.000 billions and above are read
+  as a number of ``tỷ`` ("một nghìn tỷ");
+* a group that is entirely zero is not read (1.000.014 -> "một triệu
+  không trăm mười bốn"), except that nothing is read for a zero number but
+  "không";
+* a group that follows a higher non-zero group is read with all three
+  digits: a zero hundreds digit is read ``không trăm`` (1.014.000 -> "một
+  triệu không trăm mười bốn nghìn") and a zero tens digit before a non-zero
+  unit is read ``linh`` (1.005 -> "một nghìn không trăm linh năm"; 105 ->
+  "một trăm linh năm");
+* the units after a tens word: 1 after ``mươi`` is ``mốt`` (21 -> "hai
+  mươi mốt", but 11 -> "mười một", 101 -> "một trăm linh một"); 4 after
+  ``mươi`` is ``tư`` (24 -> "hai mươi tư", but 14 -> "mười bốn", 104 ->
+  "một trăm linh bốn"); 5 after ``mười`` or ``mươi`` is ``lăm`` (15 ->
+  "mười lăm", 25 -> "hai mươi lăm", but 105 -> "một trăm linh năm");
+* 10 is ``mười``, 20-90 are ``<digit> mươi``;
+* the first word is capitalised and the reading ends with ``đồng``.
 """
 
 from __future__ import annotations
 
 import unicodedata
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from num2words import num2words
-
-#: Largest amount read: num2words reads 10^15 as "trăm nghìn tỷ" (wrong), and
-#: goes through a float ("%.2f"), exact only below 2^53.
+#: Largest amount read (999 nghìn tỷ ...); no document comes near it.
 MAX_AMOUNT = 10**15 - 1
+
+DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+SCALES = ("", "nghìn", "triệu")  # within a block of billions
+BILLION = "tỷ"
 
 
 def _check(amount: int) -> int:
@@ -49,15 +63,64 @@ def _check(amount: int) -> int:
     return amount
 
 
-def amount_in_words(amount_vnd: int) -> str:
-    """``1234500`` -> ``"Một triệu hai trăm ba mươi bốn nghìn năm trăm đồng"``.
+def _group(n: int, full: bool) -> list[str]:
+    """Words of a group 1..999; ``full`` reads the hundreds even when zero
+    (the group follows a higher non-zero group)."""
+    hundreds, tens, units = n // 100, n // 10 % 10, n % 10
+    words: list[str] = []
+    if hundreds or full:
+        words += [DIGITS[hundreds], "trăm"]
+    if tens == 0:
+        if units:
+            if words:
+                words.append("linh")
+            words.append(DIGITS[units])
+        return words
+    if tens == 1:
+        words.append("mười")
+        if units:
+            words.append("lăm" if units == 5 else DIGITS[units])
+        return words
+    words += [DIGITS[tens], "mươi"]
+    if units:
+        words.append({1: "mốt", 4: "tư", 5: "lăm"}.get(units, DIGITS[units]))
+    return words
+
+
+def _below_billion(n: int, full: bool) -> list[str]:
+    """Words of 1..999.999.999; ``full``: a higher non-zero part precedes."""
+    groups = [n // 10**6, n // 1000 % 1000, n % 1000]
+    words: list[str] = []
+    for value, scale in zip(groups, reversed(SCALES)):
+        if value == 0:
+            continue
+        words += _group(value, full or bool(words))
+        if scale:
+            words.append(scale)
+    return words
+
+
+def number_words(n: int) -> str:
+    """``1014000`` -> ``"một triệu không trăm mười bốn nghìn"`` (lower case)."""
+    n = _check(n)
+    if n == 0:
+        return DIGITS[0]
+    billions, rest = divmod(n, 10**9)
+    words: list[str] = []
+    if billions:
+        words += _below_billion(billions, False) + [BILLION]
+    if rest:
+        words += _below_billion(rest, bool(billions))
+    return unicodedata.normalize("NFC", " ".join(words))
+
+
+def amount_in_words(amount: int) -> str:
+    """``1014000`` -> ``"Một triệu không trăm mười bốn nghìn đồng"``.
 
     First letter capitalised, ending " đồng"; ``0`` -> ``"Không đồng"``. NFC.
     """
-    amount = _check(amount_vnd)
-    words = " ".join(str(num2words(amount, lang="vi")).split())
-    words = words[:1].upper() + words[1:] + " đồng"
-    return unicodedata.normalize("NFC", words)
+    words = number_words(amount) + " đồng"
+    return unicodedata.normalize("NFC", words[:1].upper() + words[1:])
 
 
 def format_vnd(amount: int) -> str:
@@ -66,3 +129,32 @@ def format_vnd(amount: int) -> str:
         amount = amount.__index__()  # type: ignore[union-attr]
     sign = "-" if amount < 0 else ""
     return sign + f"{abs(amount):,}".replace(",", ".")
+
+
+def _decimal_text(q: Decimal, digits: int) -> str:
+    sign = "-" if q < 0 else ""
+    whole, _, frac = f"{abs(q):f}".partition(".")
+    text = f"{int(whole):,}".replace(",", ".")
+    return sign + text + ("," + frac if digits > 0 else "")
+
+
+def format_decimal(value: float | Decimal, digits: int = 2) -> str:
+    """``99.1234`` -> ``"99,12"``; ``1234.5`` -> ``"1.234,50"`` (Vietnamese
+    decimal comma, dot thousands; half rounded away from zero on the decimal
+    value, not on its binary float)."""
+    step = Decimal(1).scaleb(-digits)
+    return _decimal_text(Decimal(str(value)).quantize(step, rounding=ROUND_HALF_UP), digits)
+
+
+def format_pct(value: float | Decimal, digits: int = 2) -> str:
+    """A percentage with ``digits`` decimals in Vietnamese form that never
+    reads 100 for less than 100 (99.996 -> "99,99", not "100,00": the unit is
+    not complete) nor 0 for more than 0 (0.001 -> "0,01")."""
+    step = Decimal(1).scaleb(-digits)
+    exact = Decimal(str(value))
+    q = exact.quantize(step, rounding=ROUND_HALF_UP)
+    if exact < 100 and q >= 100:
+        q = exact.quantize(step, rounding=ROUND_FLOOR)
+    if exact > 0 and q <= 0:
+        q = step
+    return _decimal_text(q, digits)

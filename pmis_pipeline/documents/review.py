@@ -20,6 +20,11 @@ from pmis_pipeline.documents.common import (
 )
 
 PROPOSAL_VI = {"add_unit": "Bổ sung vào danh mục", "review_name": "Rà soát tên đơn vị"}
+#: What the cells say where the data has nothing (never left blank: a blank
+#: reads as "forgot to fill in").
+NO_NAME_SENT = "(đơn vị chưa khai tên trong sheet DonVi)"
+NOT_IN_CATALOG = "(chưa có trong danh mục)"
+UNKNOWN_LEVEL = "(chưa rõ)"
 
 
 def _sheet(wb, title: str, heading: str, columns: list[Column], widths: list[float], rows: list[tuple]):
@@ -27,7 +32,7 @@ def _sheet(wb, title: str, heading: str, columns: list[Column], widths: list[flo
     set_widths(ws, widths)
     write_heading(ws, 1, (1, len(columns)), heading)
     table = write_table(ws, 3, columns, rows, header_fill=HEADER_FILL)
-    setup_page(ws, landscape=True, title_rows=(3, 3))
+    setup_page(ws, landscape=True, title_rows=(3, 3), page_numbers="footer")
     ws.freeze_panes = ws.cell(row=4, column=1)
     if rows:
         ws.auto_filter.ref = f"A3:{ws.cell(row=table.last_row, column=len(columns)).coordinate}"
@@ -46,7 +51,8 @@ def write_department_review(
     until an operator edits units.csv), ``Tep bi tu choi`` (rejected files with
     the reason), ``Don vi`` (per reporting unit: records, errors, warnings, lost).
 
-    proposals: proposal, reporting_unit, ma_don_vi, name_sent, name_in_catalog, cap_hoc, n_records, reason;
+    proposals: proposal, reporting_unit, ma_don_vi, name_sent, name_in_catalog, cap_hoc, n_records, reason
+    (:func:`pmis_pipeline.crosscheck.catalog_proposals`; a missing name or level is said in words);
     rejected_files: file_name, reporting_unit, received_at, error;
     units: reporting_unit, ten_don_vi, n_records, n_errors, n_warnings, lost_records.
     """
@@ -63,8 +69,10 @@ def write_department_review(
         ],
         [6, 20, 12, 16, 30, 30, 11, 9, 34],
         [
-            (i, PROPOSAL_VI.get(r["proposal"], r["proposal"]), r["reporting_unit"], r["ma_don_vi"], r["name_sent"],
-             r["name_in_catalog"], r["cap_hoc"], r["n_records"], r["reason"])
+            (i, PROPOSAL_VI.get(r["proposal"], r["proposal"]), r["reporting_unit"], r["ma_don_vi"],
+             r["name_sent"] or NO_NAME_SENT,
+             r["name_in_catalog"] or (NOT_IN_CATALOG if r["proposal"] == "add_unit" else ""),
+             r["cap_hoc"] or UNKNOWN_LEVEL, r["n_records"], r["reason"])
             for i, r in enumerate(proposals.iter_rows(named=True), start=1)
         ],
     )
