@@ -45,10 +45,12 @@ def _document_asset(name: str, deps: list, description: str, check_specs=()):
 
 def _state(pmis: PmisResource, con, quarter: str) -> outputs.DocumentState:
     settings = pmis.settings()
+    received, readable = outputs.file_counts(con, quarter)
     return outputs.DocumentState(
         deadline=quarter_deadline(settings, quarter),
         today=datetime.now(settings.tz).date(),
-        readable_files=outputs.readable_files(con, quarter),
+        received_files=received,
+        readable_files=readable,
     )
 
 
@@ -118,17 +120,21 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
     folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         data = outputs.review_inputs(con, quarter)
+        state = _state(pmis, con, quarter)
+    written = []
     with outputs.staged(folder, outputs.REVIEW) as stage:
-        path = write_department_review(
-            stage / f"ra-soat-{quarter}.xlsx",
-            quarter=quarter,
-            proposals=data["proposals"],
-            rejected_files=data["rejected"],
-            units=data["units"],
-        )
+        if state.review_due:
+            path = write_department_review(
+                stage / f"ra-soat-{quarter}.xlsx",
+                quarter=quarter,
+                proposals=data["proposals"],
+                rejected_files=data["rejected"],
+                units=data["units"],
+            )
+            written.append(folder / path.name)
     return dg.MaterializeResult(
         metadata={
-            **_files_metadata(folder, [folder / path.name]),
+            **_files_metadata(folder, written),
             "catalog_proposals": data["proposals"].height,
             "rejected_files": data["rejected"].height,
         }

@@ -86,9 +86,11 @@ def withdraw_signable(folder: Path) -> list[Path]:
     return removed
 
 
-def readable_files(con: duckdb.DuckDBPyConnection, quarter: str) -> int:
-    (n,) = con.execute("SELECT count(*) FROM core.submission_files WHERE quarter = ? AND readable", [quarter]).fetchone()
-    return n
+def file_counts(con: duckdb.DuckDBPyConnection, quarter: str) -> tuple[int, int]:
+    """(files received, readable files) of the quarter."""
+    return con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE readable) FROM core.submission_files WHERE quarter = ?", [quarter]
+    ).fetchone()
 
 
 def feedback_inputs(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, pl.DataFrame]:
@@ -187,6 +189,7 @@ class DocumentState:
 
     deadline: date
     today: date
+    received_files: int
     readable_files: int
 
     @property
@@ -202,3 +205,8 @@ class DocumentState:
         """Before the deadline only when a file arrived (as a draft); after it always
         (the units that sent nothing are listed as "Chưa gửi")."""
         return self.readable_files > 0 or not self.before_deadline
+
+    @property
+    def review_due(self) -> bool:
+        """The Department's review workbook: once any file arrived (rejected ones too), or after the deadline."""
+        return self.received_files > 0 or not self.before_deadline

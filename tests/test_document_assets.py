@@ -1,0 +1,75 @@
+"""Which documents a quarter gets: drafts before the deadline, none without a
+file before it, every unit "Chưa gửi" after it, no payment documents when
+there is nothing to pay, notices for units that sent nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+
+from tests.conftest import materialize_quarter
+from tests.workbooks import info_rows, person, write_catalog, write_xlsx
+
+Q1 = "2009-Q1"
+
+
+def reports(data: Path) -> list[str]:
+    folder = data / "warehouse" / "reports" / Q1
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*.xlsx")) if folder.is_dir() else []
+
+
+def texts(path: Path) -> str:
+    wb = openpyxl.load_workbook(path)
+    return "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None)
+
+
+def deadline(data: Path, day: str) -> None:
+    (data / "catalog").mkdir(parents=True, exist_ok=True)
+    (data / "catalog" / "deadlines.csv").write_text(f"quarter,deadline\n{Q1},{day}\n", encoding="utf-8")
+
+
+def test_before_the_deadline_documents_are_drafts_and_become_final_after_it(data_dir):
+    write_catalog(data_dir)
+    deadline(data_dir, "2999-12-31")
+    write_xlsx(data_dir / "inbox" / Q1 / "a.xlsx", info_rows("THPT01", Q1), [person("BT1", "THPT01")])
+    materialize_quarter(data_dir, Q1)
+    drafts = reports(data_dir)
+    assert "thong-bao-ket-qua-2009-Q1-du-thao.xlsx" in drafts
+    assert "thanh-toan/danh-sach-ky-nhan-2009-Q1-du-thao.xlsx" in drafts
+    assert all("du-thao" in name for name in drafts if name.startswith(("thong-bao", "thanh-toan")))
+    assert "DỰ THẢO" in texts(data_dir / "warehouse" / "reports" / Q1 / "thong-bao-ket-qua-2009-Q1-du-thao.xlsx")
+    assert not any(name.startswith("phan-hoi/GDTX01") for name in drafts)  # no notice before the deadline
+
+    deadline(data_dir, "2009-04-20")  # the deadline has passed: the same quarter, final documents
+    materialize_quarter(data_dir, Q1)
+    final = reports(data_dir)
+    assert "thong-bao-ket-qua-2009-Q1.xlsx" in final and not any("du-thao" in name for name in final)
+    assert "DỰ THẢO" not in texts(data_dir / "warehouse" / "reports" / Q1 / "thong-bao-ket-qua-2009-Q1.xlsx")
+    assert "phan-hoi/GDTX01.xlsx" in final  # a unit that sent nothing gets its notice
+
+
+def test_no_file_before_the_deadline_means_no_document_and_after_it_everyone_reads_chua_gui(data_dir):
+    write_catalog(data_dir)
+    (data_dir / "inbox" / Q1).mkdir(parents=True)
+    deadline(data_dir, "2999-12-31")
+    materialize_quarter(data_dir, Q1)
+    assert reports(data_dir) == []
+
+    deadline(data_dir, "2009-04-20")
+    materialize_quarter(data_dir, Q1)
+    got = reports(data_dir)
+    assert "thong-bao-ket-qua-2009-Q1.xlsx" in got
+    assert not any(name.startswith("thanh-toan/") for name in got)  # nothing to pay
+    announcement = texts(data_dir / "warehouse" / "reports" / Q1 / "thong-bao-ket-qua-2009-Q1.xlsx")
+    assert announcement.count("Chưa gửi") >= 4  # the four reporting units of the tiny province
+
+
+def test_nothing_to_pay_means_no_payment_documents(data_dir):
+    write_catalog(data_dir)
+    deadline(data_dir, "2009-04-20")
+    write_xlsx(data_dir / "inbox" / Q1 / "a.xlsx", info_rows("THPT01", Q1), [person("BT1", "THPT01", so_cmnd="12")])
+    materialize_quarter(data_dir, Q1)
+    got = reports(data_dir)
+    assert "thong-bao-ket-qua-2009-Q1.xlsx" in got and "phan-hoi/THPT01.xlsx" in got
+    assert not any(name.startswith("thanh-toan/") for name in got)
