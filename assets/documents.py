@@ -13,7 +13,7 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
-from assets.inputs import deadlines
+from assets.inputs import deadlines, pipeline_config
 from assets.partitions import quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
@@ -35,7 +35,7 @@ def _document_asset(name: str, deps: list, description: str, check_specs=()):
         partitions_def=quarterly_partitions,
         group_name=GROUP,
         kinds={"excel"},
-        deps=deps,
+        deps=[*deps, pipeline_config.key],  # signers and dates come from [documents]
         pool=WRITER_POOL,
         code_version=CODE_VERSION,
         description=description,
