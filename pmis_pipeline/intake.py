@@ -8,19 +8,17 @@ file never stops the others: its failure becomes its submission's ``error``.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
-from PIL import Image, UnidentifiedImageError
 
 from pmis_pipeline import legacy, schema
 from pmis_pipeline.archive import Archive, Receipt
 from pmis_pipeline.catalog import reporting_units
-from pmis_pipeline.normalize import detect_file_encoding, normalize_batch, prepare_file
+from pmis_pipeline.normalize import detect_file_encoding, invisible_counts, normalize_batch, prepare_file
 from pmis_pipeline.quarters import parse_quarter_text
-from pmis_pipeline.reader import RawWorkbook, RejectedFile, read_submission
+from pmis_pipeline.reader import DEFAULT_LIMITS, RawWorkbook, ReadLimits, RejectedFile, check_photo, read_submission
 from pmis_pipeline.textnorm import header_key
 
 Progress = Callable[[str], None]
@@ -42,7 +40,8 @@ SUBMISSION_SCHEMA: dict[str, pl.DataType] = {
     "phone": pl.Utf8,
     "exported_at": pl.Utf8,
     "readable": pl.Boolean,
-    "error": pl.Utf8,
+    "error": pl.Utf8,  # one line, Vietnamese, for the unit
+    "error_detail": pl.Utf8,  # the technical reason (library text, English), for the operator
     "n_records": pl.Int32,
     "encoding": pl.Utf8,
     "legacy_cells": pl.Int32,
@@ -85,19 +84,6 @@ class QuarterIntake:
         return int((~self.submissions["readable"]).sum()) if self.submissions.height else 0
 
 
-def check_photo(data: bytes) -> str | None:
-    """None when the bytes open as a real JPEG or PNG image, else the problem (Vietnamese)."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        return f"ảnh hỏng, không mở được ({type(exc).__name__})"
-    if fmt not in ("JPEG", "PNG"):
-        return f"ảnh không phải JPEG/PNG ({fmt})"
-    return None
-
-
 def _validate_info(raw: RawWorkbook, quarter: str, reporting: dict[str, str], name: str) -> tuple[str, list[str]]:
     """The reporting unit declared in ThongTin; raises RejectedFile when ThongTin fails."""
     code = (raw.info.get("reporting_unit") or "").strip().upper().replace(" ", "")
@@ -113,7 +99,8 @@ def _validate_info(raw: RawWorkbook, quarter: str, reporting: dict[str, str], na
     parsed = parse_quarter_text(declared)
     if parsed is None:
         raise RejectedFile(
-            f"{name}, sheet {schema.SHEET_INFO}: không đọc được quý '{declared}' (ví dụ đúng: 2009-Q1, Q1/2009, Quý 1 năm 2009)"
+            f"{name}, sheet {schema.SHEET_INFO}: không đọc được quý '{declared}' (ví dụ đúng: 2009-Q1, Q1/2009, Quý 1 năm 2009)",
+            detail=f"ThongTin quarter {declared!r} matches no accepted form",
         )
     if parsed.key != quarter:
         raise RejectedFile(
@@ -156,8 +143,11 @@ class _FileResult:
     photos: list[dict] = field(default_factory=list)
 
 
-def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict[str, str]) -> _FileResult:
-    """Read, validate and prepare one file; a RejectedFile becomes the row's error."""
+def _read_file(
+    archive: Archive, receipt: Receipt, quarter: str, reporting: dict[str, str], limits: ReadLimits = DEFAULT_LIMITS
+) -> _FileResult:
+    """Read, validate and prepare one file; a RejectedFile becomes the row's
+    error (Vietnamese, for the unit) and error_detail (for the operator)."""
     sid = submission_id(receipt)
     row: dict = {
         "quarter": quarter,
@@ -178,7 +168,7 @@ def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict
     }
     raw = None
     try:
-        raw = read_submission(archive.object_path(receipt.sha256), receipt.file_name)
+        raw = read_submission(archive.object_path(receipt.sha256), receipt.file_name, limits)
         info_values = [v for k, v in raw.info.items() if k in ("reporting_unit_name", "prepared_by")]
         encoding = detect_file_encoding(raw.records, info_values)
         raw.info = {k: (legacy.decode(v, encoding) if v is not None else None) for k, v in raw.info.items()}
@@ -188,23 +178,29 @@ def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict
         )
     except RejectedFile as exc:
         row["error"] = str(exc)
+        row["error_detail"] = exc.detail
         declared = (raw.info.get("reporting_unit") or "").strip().upper() if raw is not None else ""
         if declared in reporting:  # e.g. a wrong quarter: the unit is told in its feedback workbook
             row["reporting_unit"] = declared
         return _FileResult(row)
-    photos = []
-    for photo in raw.photos:
-        problem = check_photo(photo.data)
-        photos.append(
-            {
-                "quarter": quarter,
-                "submission_id": sid,
-                "ma_cb": photo.ma_cb,
-                "entry": photo.entry,
-                "photo_sha256": hashlib.sha256(photo.data).hexdigest(),
-                "is_valid": problem is None,
-                "problem": problem,
-            }
+    photos = [
+        {
+            "quarter": quarter,
+            "submission_id": sid,
+            "ma_cb": photo.ma_cb,
+            "entry": photo.entry,
+            "photo_sha256": photo.sha256,
+            "is_valid": photo.problem is None,
+            "problem": photo.problem,
+        }
+        for photo in raw.photos
+    ]
+    invisible = invisible_counts(records)
+    if invisible:
+        listed = ", ".join(f"{schema.FIELD_BY_KEY[k].header} {n}" for k, n in invisible.items())
+        name_warnings.append(
+            f"{receipt.file_name}: đã xoá ký tự ẩn hoặc ký tự điều khiển (không nhìn thấy) trong "
+            f"{sum(invisible.values())} ô: {listed}"
         )
     row.update(
         readable=True,

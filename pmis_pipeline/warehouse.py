@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS core.submission_files (
     exported_at VARCHAR,
     readable BOOLEAN NOT NULL,
     error VARCHAR,
+    error_detail VARCHAR,
     n_records INTEGER,
     encoding VARCHAR,
     legacy_cells INTEGER,
