@@ -148,6 +148,10 @@ def reader_crashed(name: str, detail: str) -> RejectedFile:
     )
 
 
+def _size_text(n: int) -> str:
+    return f"{n / _MB:.1f} MB" if n >= _MB else f"{max(1, round(n / 1024))} KB"
+
+
 def _library_detail(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -363,7 +367,7 @@ def _inspect_xlsx(data: bytes, name: str, limits: ReadLimits) -> None:
                         raise too_large(
                             name,
                             f"bảng tính giải nén ra hơn {limits.max_expanded_bytes // _MB} MB dữ liệu "
-                            f"(tệp nén chỉ {len(data) / _MB:.1f} MB)",
+                            f"(tệp chỉ {_size_text(len(data))})",
                             f"inflated beyond {limits.max_expanded_bytes} bytes at {info.filename} "
                             f"(declared total {sum(i.file_size for i in infos)} bytes)",
                         )
@@ -461,11 +465,13 @@ def check_photo(data: bytes, max_pixels: int = DEFAULT_LIMITS.max_photo_pixels) 
                     return f"ảnh quá lớn ({width}x{height} điểm ảnh, tối đa {max_pixels // 1_000_000} triệu)"
                 img.verify()
     except Image.DecompressionBombError as exc:
-        return f"ảnh quá lớn ({exc.args[0].split('(')[0].strip() if exc.args else 'bom giải nén'})"
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        declared = f"khai báo {int(pixels.group(1)):,} điểm ảnh".replace(",", ".") if pixels else "bom giải nén"
+        return f"ảnh quá lớn ({declared}, tối đa {max_pixels // 1_000_000} triệu)"
     except Exception as exc:  # Pillow raises many types on broken images (OSError, SyntaxError, zlib.error...)
         if _is_fatal(exc):
             raise
-        return f"ảnh hỏng, không mở được ({type(exc).__name__})"
+        return "ảnh hỏng, không mở được"
     if fmt not in ("JPEG", "PNG"):
         return f"ảnh không phải JPEG/PNG ({fmt})"
     return None
@@ -542,8 +548,8 @@ def _read_zip(data: bytes, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> Ra
         except Exception as exc:  # zlib.error, bad CRC, unsupported compression, encrypted entry...
             if _is_fatal(exc):
                 raise
-            warnings.append(f"{name}: ảnh '{info.filename}' hỏng, không giải nén được ({type(exc).__name__})")
-            raw.photos.append(Photo(stem, info.filename, None, f"ảnh hỏng, không giải nén được ({type(exc).__name__})"))
+            warnings.append(f"{name}: ảnh '{info.filename}' hỏng, không giải nén được (dữ liệu nén bị lỗi)")
+            raw.photos.append(Photo(stem, info.filename, None, "ảnh hỏng, không giải nén được (dữ liệu nén bị lỗi)"))
             continue
         budget -= len(payload)
         raw.photos.append(Photo(stem, info.filename, hashlib.sha256(payload).hexdigest(), check_photo(payload, limits.max_photo_pixels)))
