@@ -168,3 +168,14 @@ def test_a_quarter_with_hostile_files_loads_every_other_file(data_dir):
     assert query(data_dir, "SELECT ma_cb, has_photo FROM staff WHERE reporting_unit = 'GDTX01' ORDER BY 1") == [
         ("GD0", True), ("GD1", False), ("GD2", False),
     ]
+
+
+def test_limits_defaults_are_the_configuration_and_unknown_keys_are_named():
+    import tomllib
+
+    from pmis_pipeline.settings import DEFAULT_CONFIG
+
+    section = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))["intake"]
+    assert IntakeLimits.from_config(section) == IntakeLimits()
+    with pytest.raises(ValueError, match="file_secnds"):
+        IntakeLimits.from_config({"file_secnds": 5})
