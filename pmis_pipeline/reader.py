@@ -654,19 +654,24 @@ def _row_list(rows: list[int]) -> str:
     return shown + (", ..." if len(rows) > 10 else "")
 
 
+def _blank_flags(frame: pl.DataFrame, cols: list[str]) -> pl.DataFrame:
+    """One boolean column per column of ``cols``: blank by the one definition (computed once)."""
+    return frame.select(is_blank_expr(pl.col(cols)))  # one expression over every column
+
+
 def _skip_rows_without_person(records: pl.DataFrame) -> tuple[pl.DataFrame, list[int]]:
-    """Drop rows whose every cell is blank, and template rows (only STT and a
-    pre-filled unit code, no person); the template rows' Excel numbers."""
+    """Drop template rows (only STT and a pre-filled unit code, no person; rows
+    of blank cells only are already gone); the template rows' Excel numbers."""
     value_cols = [c for c in records.columns if c != "_row"]
     person_cols = [c for c in value_cols if c not in TEMPLATE_KEYS]
-    if not value_cols:
+    if not value_cols or records.height == 0:
         return records, []
-    blank = {c: is_blank_expr(pl.col(c)) for c in value_cols}
-    no_person = pl.all_horizontal([blank[c] for c in person_cols]) if person_cols else pl.lit(True)
-    template = no_person & ~pl.all_horizontal([blank[c] for c in value_cols])
-    marks = records.select(no_person.alias("skip"), template.alias("template"))
-    template_rows = records.get_column("_row").filter(marks["template"]).to_list()
-    return records.filter(~marks["skip"]), template_rows
+    if not person_cols:
+        return records.clear(), records.get_column("_row").to_list()
+    no_person = _blank_flags(records, person_cols).select(pl.all_horizontal(pl.all())).to_series()
+    if not no_person.any():
+        return records, []
+    return records.filter(~no_person), records.get_column("_row").filter(no_person).to_list()
 
 
 def _typed_number_flags(
@@ -763,5 +768,5 @@ def _read_table(
         .with_columns(pl.col("_row").cast(pl.Int32))
     )
     value_cols = [c for c in body.columns if c != "_row"]
-    body = body.filter(~pl.all_horizontal([is_blank_expr(pl.col(c)) for c in value_cols]))
-    return body, columns, extras, positions
+    all_blank = _blank_flags(body, value_cols).select(pl.all_horizontal(pl.all())).to_series()
+    return body.filter(~all_blank), columns, extras, positions

@@ -90,7 +90,16 @@ _OTHER_DIGITS: dict[str, str] = {
 _DIGIT_TABLE = str.maketrans(_OTHER_DIGITS)
 _DIGIT_PATTERNS = sorted(_OTHER_DIGITS)
 _DIGIT_REPLACEMENTS = [_OTHER_DIGITS[c] for c in _DIGIT_PATTERNS]
-_DIGIT_ANY = "[" + "".join(re.escape(c) for c in _DIGIT_PATTERNS) + "]"
+
+
+@lru_cache(maxsize=1)
+def _digit_patterns() -> pl.Expr:
+    return pl.lit(pl.Series(_DIGIT_PATTERNS, dtype=pl.Utf8)).implode()  # built once, reused by every expression
+
+
+@lru_cache(maxsize=1)
+def _digit_replacements() -> pl.Expr:
+    return pl.lit(pl.Series(_DIGIT_REPLACEMENTS, dtype=pl.Utf8)).implode()
 
 
 def clean_text(text: str | None) -> str | None:
@@ -119,7 +128,7 @@ def clean_text_expr(expr: pl.Expr) -> pl.Expr:
     return (
         expr.str.normalize("NFC")
         .str.replace_all(INVISIBLE_PATTERN, "")
-        .str.replace_many(_DIGIT_PATTERNS, _DIGIT_REPLACEMENTS)
+        .str.replace_many(_digit_patterns(), _digit_replacements())
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
         .str.strip_chars_start(LEADING_APOSTROPHES)
@@ -129,8 +138,17 @@ def clean_text_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def is_blank_expr(expr: pl.Expr) -> pl.Expr:
-    """Polars form of :func:`is_blank` (true for null)."""
-    return clean_text_expr(expr).is_null()
+    """Polars form of :func:`is_blank` (true for null): the steps of
+    :func:`clean_text_expr` that can empty a value (NFC and digits cannot)."""
+    return (
+        expr.str.replace_all(INVISIBLE_PATTERN, "")
+        .str.strip_chars()
+        .str.strip_chars_start(LEADING_APOSTROPHES)
+        .str.strip_chars()
+        .str.len_bytes()
+        .fill_null(0)
+        == 0
+    )
 
 
 def has_invisible_expr(expr: pl.Expr) -> pl.Expr:
