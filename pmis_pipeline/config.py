@@ -61,6 +61,21 @@ class InboxConfig(_Section):
     settle_seconds: Annotated[float, Field(ge=0)]
 
 
+class IntakeConfig(_Section):
+    """How each file is read: a worker process per core with these limits."""
+
+    workers: Annotated[int, Field(ge=0)]
+    file_memory_mb: Annotated[int, Field(ge=256)]
+    file_seconds: Annotated[float, Field(gt=0)]
+    max_file_mb: Annotated[int, Field(gt=0)]
+    max_expanded_mb: Annotated[int, Field(gt=0)]
+    max_sheet_cells: Annotated[int, Field(gt=0)]
+    max_photo_mb: Annotated[int, Field(gt=0)]
+    max_photos_mb: Annotated[int, Field(gt=0)]
+    max_photo_pixels: Annotated[int, Field(gt=0)]
+    isolate: bool
+
+
 class RulesConfig(_Section):
     retirement_age_male: Annotated[int, Field(ge=40, le=80)]
     retirement_age_female: Annotated[int, Field(ge=40, le=80)]
@@ -122,6 +137,7 @@ class PipelineConfig(_Section):
     partitions: PartitionsConfig
     calendar: CalendarConfig
     inbox: InboxConfig
+    intake: IntakeConfig
     rules: RulesConfig
     scoring: ScoringConfig
     payments: PaymentsConfig

@@ -43,7 +43,7 @@ def duplicate_issues(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFra
         ),
         across AS (
             SELECT s.*, count(DISTINCT reporting_unit) OVER (PARTITION BY ma_cb) AS n_units,
-                   string_agg(DISTINCT reporting_unit, ', ') OVER (PARTITION BY ma_cb) AS units
+                   array_to_string(list_sort(list(DISTINCT reporting_unit) OVER (PARTITION BY ma_cb)), ', ') AS units
             FROM s
         )
         SELECT {_ISSUE_COLS} FROM (

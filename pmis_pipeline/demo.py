@@ -81,7 +81,6 @@ from openpyxl.styles import Font
 from PIL import Image, ImageDraw
 
 from pmis_pipeline import reference, schema
-from pmis_pipeline.legacy import decode_cell_if_unambiguous, encode_tcvn3, encode_vni
 from pmis_pipeline.quarters import Quarter, default_deadline
 from pmis_pipeline.settings import DEFAULT_CONFIG
 from pmis_pipeline.textnorm import nfc, strip_diacritics, value_key
@@ -990,6 +989,70 @@ def inject_defect(rec: Record, p: Person, rule: str, ctx: DefectContext, rng: ra
 
 
 # ---------------------------------------------------------------------------
+# Legacy fonts, written by the demo itself
+# ---------------------------------------------------------------------------
+# The demo never asks the code under test (pmis_pipeline.legacy) how to encode
+# or what it would decode: its own tables are written out here, from the
+# published TCVN 5712:1993 (VN3) and VNI Windows tables, as the characters a
+# legacy file shows when read as Unicode (cp1252 view).
+
+# TCVN3, per vowel: grave, hook, tilde, acute, dot; the bare hatted letters; đ; the seven capitals.
+_TCVN3_ROWS = {
+    "àảãáạ": "µ¶·¸¹", "ằẳẵắặ": "»¼½¾Æ", "ầẩẫấậ": "ÇÈÉÊË", "èẻẽéẹ": "ÌÎÏÐÑ", "ềểễếệ": "ÒÓÔÕÖ",
+    "ìỉĩíị": "×ØÜÝÞ", "òỏõóọ": "ßáâãä", "ồổỗốộ": "åæçèé", "ờởỡớợ": "êëìíî", "ùủũúụ": "ïñòóô",
+    "ừửữứự": "õö÷øù", "ỳỷỹýỵ": "úûüýþ", "ăâêôơưđ": "¨©ª«¬\u00ad®", "ĂÂÊÔƠƯĐ": "¡¢£¤¥¦§",
+}  # fmt: skip
+# VNI: per vowel, the bare letter then grave, hook, tilde, acute, dot.
+_VNI_ROWS = {
+    "aàảãáạ": ("a", "aø", "aû", "aõ", "aù", "aï"), "ăằẳẵắặ": ("aê", "aè", "aú", "aü", "aé", "aë"),
+    "âầẩẫấậ": ("aâ", "aà", "aå", "aã", "aá", "aä"), "eèẻẽéẹ": ("e", "eø", "eû", "eõ", "eù", "eï"),
+    "êềểễếệ": ("eâ", "eà", "eå", "eã", "eá", "eä"), "iìỉĩíị": ("i", "ì", "æ", "ó", "í", "ò"),
+    "oòỏõóọ": ("o", "oø", "oû", "oõ", "où", "oï"), "ôồổỗốộ": ("oâ", "oà", "oå", "oã", "oá", "oä"),
+    "ơờởỡớợ": ("ô", "ôø", "ôû", "ôõ", "ôù", "ôï"), "uùủũúụ": ("u", "uø", "uû", "uõ", "uù", "uï"),
+    "ưừửữứự": ("ö", "öø", "öû", "öõ", "öù", "öï"), "yỳỷỹýỵ": ("y", "yø", "yû", "yõ", "yù", "î"), "đ": ("ñ",),
+}  # fmt: skip
+
+
+def _demo_tables() -> tuple[dict[str, str], dict[str, str]]:
+    tcvn3: dict[str, str] = {}
+    for letters, codes in _TCVN3_ROWS.items():
+        tcvn3.update(zip(letters, codes, strict=True))
+    for letter in list(tcvn3):
+        # toned capitals: TCVN3 has none; the capitals-only fonts used the lowercase code
+        tcvn3.setdefault(letter.upper(), tcvn3[letter])
+    vni: dict[str, str] = {}
+    for letters, codes in _VNI_ROWS.items():
+        for letter, code in zip(letters, codes, strict=True):
+            if not letter.isascii():
+                vni[letter] = code
+                vni[letter.upper()] = code.upper()
+    return tcvn3, vni
+
+
+_DEMO_TCVN3, _DEMO_VNI = _demo_tables()
+#: The letters of Vietnamese (ASCII and the 134 others): a legacy cell holding any
+#: other character of Latin-1 cannot be Vietnamese Unicode.
+_VIETNAMESE_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") | frozenset(_DEMO_VNI)
+
+
+def encode_tcvn3(text: str) -> str:
+    """Unicode -> TCVN3 as a legacy file shows it (the demo's own table)."""
+    return "".join(_DEMO_TCVN3.get(ch, ch) for ch in nfc(text))
+
+
+def encode_vni(text: str) -> str:
+    """Unicode -> VNI Windows as a legacy file shows it (the demo's own table)."""
+    return "".join(_DEMO_VNI.get(ch, ch) for ch in nfc(text))
+
+
+def unmistakably_legacy(encoded: str) -> bool:
+    """The generator's own rule for a pasted cell the pipeline must decode: it
+    holds a character that is neither ASCII nor a Vietnamese letter (the
+    contract: "decode a single cell only where its characters leave no doubt")."""
+    return any(not ch.isascii() and ch not in _VIETNAMESE_ALPHABET for ch in encoded)
+
+
+# ---------------------------------------------------------------------------
 # Files: plan and style
 # ---------------------------------------------------------------------------
 
@@ -1014,7 +1077,7 @@ class FileStyle:
     decimal_comma: bool = False
     label_mode: Literal["standard", "plain", "upper", "alias"] = "standard"
     quarter_form: int = 0
-    vni_pasted_name: bool = False
+    pasted_legacy: Literal["", "tcvn3", "vni"] = ""  # names pasted from old documents in this font
     with_units_sheet: bool = False
 
 
@@ -1735,7 +1798,7 @@ class DemoProvince:
         """A clerk's way of typing; a resend looks like the original (same clerk)."""
         if like is not None:
             style = FileStyle(**{k: getattr(like, k) for k in FileStyle.__dataclass_fields__})
-            style.vni_pasted_name = False
+            style.pasted_legacy = ""
             return style
         r = rng.random()
         style = FileStyle()
@@ -1762,7 +1825,7 @@ class DemoProvince:
                        hidden: set[int], rng: random.Random) -> None:
         """Fill each plan's records (with defects), photos and bytes."""
         silent = self.silent.get(qi, set())
-        # legacy encodings: one or two whole files per encoding in the run, a pasted VNI cell in a couple
+        # legacy encodings: one or two whole files per encoding in the run, pasted legacy names in a couple
         normal = [f for f in plans if f.kind in ("normal",) and len(f.schools) >= 1]
         if normal:
             legacy_targets = rng.sample(normal, min(len(normal), 2))
@@ -1775,9 +1838,9 @@ class DemoProvince:
                     f.style.header_mode = "plain"
                     f.style.label_mode = "plain"
                     f.style.caps_names = False
-            for f in rng.sample(normal, min(len(normal), 2)):
+            for i, f in enumerate(rng.sample(normal, min(len(normal), 2))):
                 if f.style.encoding == "nfc":
-                    f.style.vni_pasted_name = True
+                    f.style.pasted_legacy = ("vni", "tcvn3")[(i + qi) % 2]
         # a stale copy: a person who moved to another reporting unit stays in the old unit's file
         stale: dict[str, list[tuple[int, str]]] = defaultdict(list)  # school -> (pid, old school)
         if qi > 0:
@@ -1954,7 +2017,8 @@ class DemoProvince:
             if rng.random() < 0.5:
                 rows.append([])
         rows.append(headers)
-        pasted = style.vni_pasted_name
+        pasted = style.pasted_legacy
+        pasted_count = 0
         for rec in f.records:
             values = rec.values
             if rec.photo:
@@ -1963,15 +2027,17 @@ class DemoProvince:
                 values = dict(values)
                 values["anh"] = entry if r < 0.45 else (entry.split("/", 1)[1] if r < 0.85 else None)
             row = [renderer.cell(k, values[k]) for k in keys]
-            if pasted and isinstance(values["ho_ten"], str):
-                encoded = encode_vni(str(values["ho_ten"]))
-                if encoded != values["ho_ten"] and decode_cell_if_unambiguous(encoded) == values["ho_ten"]:
+            if pasted and isinstance(values["ho_ten"], str) and values["ho_ten"].strip():
+                # ~2% of the names (at least one), pasted in title case from an old document
+                encoded = (encode_vni if pasted == "vni" else encode_tcvn3)(str(values["ho_ten"]))
+                if unmistakably_legacy(encoded) and (pasted_count == 0 or rng.random() < 0.02):
                     row[keys.index("ho_ten")] = encoded
-                    pasted = False
-                    f.note = (f.note + "; " if f.note else "") + f"ho_ten of {rec.ma_cb} pasted in VNI"
+                    pasted_count += 1
             if style.extra_column:
                 row.append(f"{rng.randint(10**9, 10**10 - 1)}" if rng.random() < 0.8 else None)
             rows.append(row)
+        if pasted_count:
+            f.note = (f.note + "; " if f.note else "") + f"{pasted_count} ho_ten pasted in {pasted.upper()}"
         records_sheet = "Sheet1" if f.kind == "reject" and f.reject_reason == "no_hoso_sheet" else schema.SHEET_RECORDS
         sheets = [SheetData(schema.SHEET_INFO, info), SheetData(records_sheet, rows)]
         if f.units_rows:

@@ -8,19 +8,19 @@ file never stops the others: its failure becomes its submission's ``error``.
 from __future__ import annotations
 
 import hashlib
-import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
-from PIL import Image, UnidentifiedImageError
 
 from pmis_pipeline import legacy, schema
 from pmis_pipeline.archive import Archive, Receipt
 from pmis_pipeline.catalog import reporting_units
-from pmis_pipeline.normalize import detect_file_encoding, normalize_batch, prepare_file
+from pmis_pipeline.isolation import IntakeLimits, ReadTask, shared_pool
+from pmis_pipeline.normalize import detect_file_encoding, invisible_counts, normalize_batch, prepare_file
 from pmis_pipeline.quarters import parse_quarter_text
-from pmis_pipeline.reader import RawWorkbook, RejectedFile, read_submission
+from pmis_pipeline.reader import DEFAULT_LIMITS, RawWorkbook, ReadLimits, RejectedFile, read_submission
 from pmis_pipeline.textnorm import header_key
 
 Progress = Callable[[str], None]
@@ -42,7 +42,8 @@ SUBMISSION_SCHEMA: dict[str, pl.DataType] = {
     "phone": pl.Utf8,
     "exported_at": pl.Utf8,
     "readable": pl.Boolean,
-    "error": pl.Utf8,
+    "error": pl.Utf8,  # one line, Vietnamese, for the unit
+    "error_detail": pl.Utf8,  # the technical reason (library text, English), for the operator
     "n_records": pl.Int32,
     "encoding": pl.Utf8,
     "legacy_cells": pl.Int32,
@@ -87,19 +88,6 @@ class QuarterIntake:
         return int((~self.submissions["readable"]).sum()) if self.submissions.height else 0
 
 
-def check_photo(data: bytes) -> str | None:
-    """None when the bytes open as a real JPEG or PNG image, else the problem (Vietnamese)."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format
-            img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        return f"ảnh hỏng, không mở được ({type(exc).__name__})"
-    if fmt not in ("JPEG", "PNG"):
-        return f"ảnh không phải JPEG/PNG ({fmt})"
-    return None
-
-
 def _validate_info(raw: RawWorkbook, quarter: str, reporting: dict[str, str], name: str) -> tuple[str, list[str]]:
     """The reporting unit declared in ThongTin; raises RejectedFile when ThongTin fails."""
     code = (raw.info.get("reporting_unit") or "").strip().upper().replace(" ", "")
@@ -115,7 +103,8 @@ def _validate_info(raw: RawWorkbook, quarter: str, reporting: dict[str, str], na
     parsed = parse_quarter_text(declared)
     if parsed is None:
         raise RejectedFile(
-            f"{name}, sheet {schema.SHEET_INFO}: không đọc được quý '{declared}' (ví dụ đúng: 2009-Q1, Q1/2009, Quý 1 năm 2009)"
+            f"{name}, sheet {schema.SHEET_INFO}: không đọc được quý '{declared}' (ví dụ đúng: 2009-Q1, Q1/2009, Quý 1 năm 2009)",
+            detail=f"ThongTin quarter {declared!r} matches no accepted form",
         )
     if parsed.key != quarter:
         raise RejectedFile(
@@ -158,8 +147,83 @@ class _FileResult:
     photos: list[dict] = field(default_factory=list)
 
 
+@dataclass
+class FileOutcome:
+    """What reading one file gives, without the receipt's own fields: the
+    submission fields it fills (plain JSON values), and for a readable file its
+    prepared records, declared units and photo rows. This is what a reader
+    process hands back (:mod:`pmis_pipeline.isolation`)."""
+
+    fields: dict
+    records: pl.DataFrame | None = None
+    declared: pl.DataFrame | None = None
+    photos: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def rejected(cls, exc: RejectedFile, reporting_unit: str | None = None) -> FileOutcome:
+        fields = {"readable": False, "error": str(exc), "error_detail": exc.detail}
+        if reporting_unit:
+            fields["reporting_unit"] = reporting_unit
+        return cls(fields)
+
+
+def read_one(
+    path: Path, file_name: str, quarter: str, sid: str, reporting: dict[str, str], limits: ReadLimits = DEFAULT_LIMITS
+) -> FileOutcome:
+    """Read, validate and prepare one file (in whatever process runs it); a
+    RejectedFile becomes the outcome's error (Vietnamese, for the unit) and
+    error_detail (for the operator)."""
+    raw = None
+    try:
+        raw = read_submission(path, file_name, limits)
+        info_values = [v for k, v in raw.info.items() if k in ("reporting_unit_name", "prepared_by")]
+        encoding = detect_file_encoding(raw.records, info_values)
+        raw.info = {k: (legacy.decode(v, encoding) if v is not None else None) for k, v in raw.info.items()}
+        unit, name_warnings = _validate_info(raw, quarter, reporting, file_name)
+        records = prepare_file(raw.records, encoding).with_columns(
+            pl.lit(quarter).alias("quarter"), pl.lit(sid).alias("submission_id"), pl.lit(unit).alias("reporting_unit")
+        )
+    except RejectedFile as exc:
+        declared = (raw.info.get("reporting_unit") or "").strip().upper() if raw is not None else ""
+        # e.g. a wrong quarter: the unit is told in its feedback workbook
+        return FileOutcome.rejected(exc, declared if declared in reporting else None)
+    photos = [
+        {
+            "quarter": quarter,
+            "submission_id": sid,
+            "ma_cb": photo.ma_cb,
+            "entry": photo.entry,
+            "photo_sha256": photo.sha256,
+            "is_valid": photo.problem is None,
+            "problem": photo.problem,
+        }
+        for photo in raw.photos
+    ]
+    invisible = invisible_counts(records)
+    if invisible:
+        listed = ", ".join(f"{schema.FIELD_BY_KEY[k].header} {n}" for k, n in invisible.items())
+        name_warnings.append(
+            f"{file_name}: đã xoá ký tự ẩn hoặc ký tự điều khiển (không nhìn thấy) trong "
+            f"{sum(invisible.values())} ô: {listed}"
+        )
+    fields = {
+        "readable": True,
+        "reporting_unit": unit,
+        "reporting_unit_name": raw.info.get("reporting_unit_name"),
+        "declared_quarter": raw.info.get("quarter"),
+        "prepared_by": raw.info.get("prepared_by"),
+        "phone": raw.info.get("phone"),
+        "exported_at": raw.info.get("exported_at"),
+        "n_records": records.height,
+        "encoding": encoding,
+        "extra_columns": raw.extras,
+        "warnings": raw.warnings + name_warnings,
+        "n_photos": len(raw.photos),
+    }
+    return FileOutcome(fields, records, _declared_units(raw, quarter, sid, unit, encoding), photos)
+
+
 def _base_row(receipt: Receipt, quarter: str) -> dict:
-    """The submission row of a hand-over before its file is read."""
     return {
         "quarter": quarter,
         "submission_id": submission_id(receipt),
@@ -179,64 +243,56 @@ def _base_row(receipt: Receipt, quarter: str) -> dict:
     }
 
 
-def _read_file(archive: Archive, receipt: Receipt, quarter: str, reporting: dict[str, str]) -> _FileResult:
-    """Read, validate and prepare one file; a RejectedFile becomes the row's error."""
-    sid = submission_id(receipt)
+def _result(receipt: Receipt, quarter: str, outcome: FileOutcome) -> _FileResult:
     row = _base_row(receipt, quarter)
-    raw = None
-    try:
-        raw = read_submission(archive.object_path(receipt.sha256), receipt.file_name)
-        info_values = [v for k, v in raw.info.items() if k in ("reporting_unit_name", "prepared_by")]
-        encoding = detect_file_encoding(raw.records, info_values)
-        raw.info = {k: (legacy.decode(v, encoding) if v is not None else None) for k, v in raw.info.items()}
-        unit, name_warnings = _validate_info(raw, quarter, reporting, receipt.file_name)
-        records = prepare_file(raw.records, encoding).with_columns(
-            pl.lit(quarter).alias("quarter"), pl.lit(sid).alias("submission_id"), pl.lit(unit).alias("reporting_unit")
-        )
-    except RejectedFile as exc:
-        row["error"] = str(exc)
-        declared = (raw.info.get("reporting_unit") or "").strip().upper() if raw is not None else ""
-        if declared in reporting:  # e.g. a wrong quarter: the unit is told in its feedback workbook
-            row["reporting_unit"] = declared
-        return _FileResult(row)
-    photos = []
-    for photo in raw.photos:
-        problem = check_photo(photo.data)
-        photos.append(
-            {
-                "quarter": quarter,
-                "submission_id": sid,
-                "ma_cb": photo.ma_cb,
-                "entry": photo.entry,
-                "photo_sha256": hashlib.sha256(photo.data).hexdigest(),
-                "is_valid": problem is None,
-                "problem": problem,
-            }
-        )
-    row.update(
-        readable=True,
-        reporting_unit=unit,
-        reporting_unit_name=raw.info.get("reporting_unit_name"),
-        declared_quarter=raw.info.get("quarter"),
-        prepared_by=raw.info.get("prepared_by"),
-        phone=raw.info.get("phone"),
-        exported_at=raw.info.get("exported_at"),
-        n_records=records.height,
-        encoding=encoding,
-        extra_columns=raw.extras,
-        warnings=raw.warnings + name_warnings,
-        n_photos=len(raw.photos),
-    )
-    return _FileResult(row, records, _declared_units(raw, quarter, sid, unit, encoding), photos)
+    row.update(outcome.fields)
+    return _FileResult(row, outcome.records, outcome.declared, outcome.photos)
+
+
+def _read_file(
+    archive: Archive, receipt: Receipt, quarter: str, reporting: dict[str, str], limits: ReadLimits = DEFAULT_LIMITS
+) -> _FileResult:
+    """Read one file in this process (no isolation: tests and debugging)."""
+    path = archive.object_path(receipt.sha256)
+    return _result(receipt, quarter, read_one(path, receipt.file_name, quarter, submission_id(receipt), reporting, limits))
+
+
+def _read_files(
+    archive: Archive, receipts: list[Receipt], quarter: str, reporting: dict[str, str], limits: IntakeLimits
+) -> Iterator[tuple[Receipt, _FileResult]]:
+    """Every receipt's result, in order. Each file is read by a pool of
+    worker processes with memory and time limits (:mod:`pmis_pipeline.isolation`),
+    so an abort, a panic, a bomb or a hang rejects that file alone; with
+    ``limits.isolate`` false, in this process."""
+    to_read = [r for r in receipts if r.quarantine_reason is None]
+    if not limits.isolate:
+        results = {id(r): _read_file(archive, r, quarter, reporting, limits.read_limits()) for r in to_read}
+    else:
+        tasks = [
+            ReadTask(str(archive.object_path(r.sha256)), r.file_name, quarter, submission_id(r), reporting)
+            for r in to_read
+        ]
+        results = {id(to_read[i]): _result(to_read[i], quarter, outcome) for i, outcome in shared_pool(limits).read(tasks)}
+    for receipt in receipts:
+        if receipt.quarantine_reason is not None:  # set aside by an operator: not read at all
+            reason = f"{receipt.file_name}: tệp được Phòng TCCB tạm cách ly, không đọc ({receipt.quarantine_reason})"
+            yield receipt, _result(receipt, quarter, FileOutcome({"readable": False, "error": reason}))
+        else:
+            yield receipt, results[id(receipt)]
 
 
 def ingest_quarter(
-    archive: Archive, quarter: str, units: pl.DataFrame, progress: Progress | None = None
+    archive: Archive,
+    quarter: str,
+    units: pl.DataFrame,
+    progress: Progress | None = None,
+    limits: IntakeLimits | None = None,
 ) -> QuarterIntake:
-    """Read every file version ever received for ``quarter`` from the archive;
-    then normalise all records together in one vectorised pass. (A thread pool
-    over files measured no faster on two cores: the per-file work left in
-    Python holds the GIL.)"""
+    """Read every file version ever received for ``quarter`` from the archive,
+    each in a reader process of its own limits (``limits``: the ``[intake]``
+    section; default: the package defaults); then normalise all records
+    together in one vectorised pass."""
+    limits = limits or IntakeLimits()
     say = progress or (lambda _msg: None)
     reporting = dict(reporting_units(units).select("ma_don_vi", "loai").iter_rows())
     receipts = sorted(archive.receipts(quarter), key=lambda r: (r.received_at, r.seq))
@@ -246,12 +302,7 @@ def ingest_quarter(
     photo_rows: list[dict] = []
     unit_frames: list[pl.DataFrame] = []
     messages: list[str] = []
-    for i, receipt in enumerate(receipts, start=1):
-        if receipt.quarantine_reason is not None:
-            result = _FileResult(_base_row(receipt, quarter))
-            result.row["error"] = f"{receipt.file_name}: tệp được Phòng TCCB tạm cách ly, không đọc ({receipt.quarantine_reason})"
-        else:
-            result = _read_file(archive, receipt, quarter, reporting)
+    for i, (receipt, result) in enumerate(_read_files(archive, receipts, quarter, reporting, limits), start=1):
         row = result.row
         row["handover_unit"] = receipt.reporting_unit
         if row.get("reporting_unit") is None and receipt.reporting_unit in reporting:

@@ -535,34 +535,148 @@ def detect_encoding(texts: Iterable[str | None]) -> Encoding:
     return best if votes[best] > unicode_votes else "unicode"
 
 
-#: Minimum legacy marker characters for a single cell to be decoded on its own.
-MIN_CELL_MARKERS = 2
+#: Characters of Latin-1 that Vietnamese text in Unicode never holds: the
+#: letters that are not Vietnamese (ä, ø, ï, ñ, Þ ...) and the signs (÷, ¶, «,
+#: ¸ ...). TCVN3 and VNI text read as Unicode is full of them.
+_VIETNAMESE_CHARS = frozenset(VIETNAMESE_LETTERS) | frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+_FOREIGN_CHARS = frozenset(chr(c) for c in range(0xA0, 0x100)) - _VIETNAMESE_CHARS
+
+
+def _case_style(word: str) -> str:
+    """'lower', 'upper', 'title' or 'mixed' (a capital inside a lower-case word)."""
+    letters = "".join(ch for ch in word if ch.isalpha())
+    if letters == letters.lower():
+        return "lower"
+    if letters == letters.upper():
+        return "upper"
+    if letters[0].isupper() and letters[1:] == letters[1:].lower():
+        return "title"
+    return "mixed"
+
+
+def _is_proof(token: str) -> bool:
+    """A word that Vietnamese Unicode text cannot hold: a character outside the
+    Vietnamese alphabet (``Buøi``, ``ThÞ``) or a capital inside a lower-case
+    word (``HiÒn``, ``BÝch``)."""
+    return any(ch in _FOREIGN_CHARS for ch in token) or _case_style(token) == "mixed"
+
+
+# Where the tone mark sits in a well-spelt syllable (index in the vowel nucleus).
+_HAT_LETTERS = frozenset("ăâêôơư")
+
+
+def _tone_positions(nucleus: str, closed: bool) -> frozenset[int]:
+    if len(nucleus) == 1:
+        return frozenset({0})
+    if nucleus in ("ưu", "ưi", "ưa"):
+        return frozenset({0})
+    hats = [i for i, ch in enumerate(nucleus) if ch in _HAT_LETTERS]
+    if hats:
+        return frozenset({hats[-1]})
+    if nucleus in ("oa", "oe", "uy"):  # old and new placement: hoà / hòa, thuỷ / thủy
+        return frozenset({1}) if closed else frozenset({0, 1})
+    if len(nucleus) == 3:  # oai oay oao oeo uya uyu
+        return frozenset({1})
+    return frozenset({len(nucleus) - 1}) if closed else frozenset({0})
+
+
+@lru_cache(maxsize=1 << 16)
+def _tone_well_placed(token: str) -> bool:
+    """Whether ``token`` is a Vietnamese syllable with its tone mark on a vowel
+    that carries tones in either the old or the new placement (``lẹo``, not
+    ``leọ``)."""
+    bases: list[str] = []
+    tone_at = -1
+    for i, ch in enumerate(_nfc(token.lower())):
+        info = _LETTER_INFO.get(ch)
+        if info is None:
+            return False
+        base, mark = info
+        if mark:
+            if tone_at >= 0:
+                return False
+            tone_at = i
+        bases.append(base)
+    word = "".join(bases)
+    for initial in _INITIALS:
+        if not word.startswith(initial):
+            continue
+        rest = word[len(initial) :]
+        for final in _FINALS:
+            if not rest.endswith(final) or len(rest) == len(final):
+                continue
+            nucleus = rest[: len(rest) - len(final)]
+            if nucleus not in _OPEN_NUCLEI | _CLOSED_NUCLEI | _FREE_NUCLEI:
+                continue
+            if tone_at < 0 or tone_at - len(initial) in _tone_positions(nucleus, bool(final)):
+                return True
+    return False
+
+
+def _tones(text: str) -> int:
+    return sum(1 for ch in unicodedata.normalize("NFD", text) if ch in _TONE_MARKS)
 
 
 def decode_cell_if_unambiguous(text: str) -> str:
     """Decode one cell of a Unicode file when its characters leave no doubt.
 
-    The cell is decoded from TCVN3 or VNI only if it has no letter that only
-    Unicode can hold, exactly one of the two readings qualifies, and that
-    reading: changes only words that are not Vietnamese as they stand,
-    makes every non-ASCII word a valid Vietnamese syllable, and rests on at
-    least :data:`MIN_CELL_MARKERS` legacy characters. Otherwise the cell is
-    returned unchanged (NFC).
+    A cell is decoded from TCVN3 or VNI only when
+
+    * it has no letter that only Unicode can hold (ắ, ơ, NFD marks ...);
+    * it has a *proof*: a word that is not Vietnamese as it stands and holds a
+      character outside the Vietnamese alphabet (``Buøi``, ``ThÞ``, ``Leä``),
+      or a capital inside a lower-case word (``HiÒn``, ``BÝch``); else two
+      words or more that are not Vietnamese as they stand (``Coâng Duõng``);
+    * a reading turns every proof into a word of two letters or more and
+      every non-ASCII word of the cell into a Vietnamese syllable (words that
+      were already Vietnamese may change: VNI ``Thò`` is ``Thị``).
+
+    When both readings qualify, the one whose tones all sit where Vietnamese
+    puts them wins (``Leä`` is VNI ``Lệ``, not TCVN3 ``Leọ``), then the one
+    whose words keep one case style (``LÖ`` in ``Phan Thanh LÖ`` is TCVN3
+    ``Lệ``, not VNI ``LƯ``), then the one with fewer tone marks (bare
+    letters are the more frequent: ``Höng`` is VNI ``Hưng``, not TCVN3
+    ``Hửng``). Otherwise the cell is returned unchanged (NFC).
     """
     nfc_text = _nfc(text)
-    if text.isascii():
+    if text.isascii() or _GENUINE_RE.search(text):
         return nfc_text
-    ev = _evidence(text)
-    if ev.genuine:
+    tokens = [t for t in _TOKEN_RE.findall(text) if not t.isascii()]
+    proofs = [t for t in tokens if _is_proof(t) and (not _is_valid_syllable(t) or _case_style(t) == "mixed")]
+    if not proofs:
+        # two words or more that are not Vietnamese as they stand, all repaired by one reading
+        proofs = [t for t in tokens if not _is_valid_syllable(t)]
+        if len(proofs) < 2:
+            return nfc_text
+    readings: dict[str, list[str]] = {}
+    for encoding in _LEGACY:
+        decoder = _DECODERS[encoding]
+        decoded = [decoder(t) for t in tokens]
+        if not all(_is_valid_syllable(d) for d in decoded):
+            continue
+        by_token = dict(zip(tokens, decoded, strict=True))
+        if all(by_token[t] != _nfc(t) and sum(ch.isalpha() for ch in by_token[t]) >= 2 for t in proofs):
+            readings[encoding] = decoded
+    if len(readings) > 1:
+        placed = {e: d for e, d in readings.items() if all(_tone_well_placed(w) for w in d)}
+        readings = placed or readings
+    if len(readings) > 1:
+        words = [w for w in _TOKEN_RE.findall(text) if sum(ch.isalpha() for ch in w) >= 2]
+        consistent = {}
+        for encoding in readings:
+            decoder = _DECODERS[encoding]
+            styles = {_case_style(decoder(w)) for w in words}
+            if len(styles) == 1 and "mixed" not in styles:
+                consistent[encoding] = readings[encoding]
+        readings = consistent or readings
+    if len(readings) > 1:
+        fewest = min(sum(_tones(w) for w in d) for d in readings.values())
+        readings = {e: d for e, d in readings.items() if sum(_tones(w) for w in d) == fewest}
+    if len(readings) != 1:
         return nfc_text
-    candidates = [
-        encoding
-        for encoding, r in zip(_LEGACY, (ev.tcvn3, ev.vni), strict=True)
-        if r.changed and r.clean and r.all_valid and r.markers >= MIN_CELL_MARKERS
-    ]
-    if len(candidates) != 1:
-        return nfc_text
-    return _DECODERS[candidates[0]](text)
+    return _DECODERS[next(iter(readings))](text)
 
 
 def _replace_many_table(encoding: str) -> tuple[list[str], list[str]]:

@@ -17,7 +17,7 @@ import polars as pl
 
 from pmis_pipeline import legacy, schema
 from pmis_pipeline.reference import catalog_lookup, grades
-from pmis_pipeline.textnorm import clean_text_expr, value_key
+from pmis_pipeline.textnorm import clean_text_expr, has_invisible_expr, value_key
 
 _TEXT_KINDS = ("name", "text", "choice")
 DETECTION_ROWS = 300  # rows of a file sampled to tell its encoding (every text column)
@@ -73,11 +73,30 @@ def prepare_file(records: pl.DataFrame, encoding: legacy.Encoding) -> pl.DataFra
         if extra_cols
         else pl.lit(None, dtype=pl.Utf8)
     )
+    flags = [
+        (pl.col(c) if (c := typed_number_column(k)) in records.columns else pl.lit(False)).cast(pl.Boolean).alias(c)
+        for k in TYPED_NUMBER_KEYS
+    ]
     return records.with_columns(
         pl.struct([pl.col(k) for k in schema.KEYS]).alias("raw"), pl.lit(encoding).alias("_encoding")
     ).with_columns(decoded).select(
-        pl.col("_row").cast(pl.Int32), *[pl.col(k) for k in schema.KEYS], "raw", "_encoding", extras.alias("extras")
+        pl.col("_row").cast(pl.Int32), *[pl.col(k) for k in schema.KEYS], "raw", "_encoding", extras.alias("extras"),
+        *flags,
     )
+
+
+def invisible_counts(records: pl.DataFrame) -> dict[str, int]:
+    """Per text field of a prepared file, how many cells hold an invisible or
+    control character (zero-width, right-to-left, control...) that cleaning
+    removes. The soft hyphen is left out of the count: it is the letter ư of a
+    TCVN3 cell pasted into a Unicode file, decoded later."""
+    cols = _text_columns(records)
+    if not cols or records.height == 0:
+        return {}
+    counted = records.select(
+        has_invisible_expr(pl.col(c).str.replace_all("\u00ad", "")).sum().alias(c) for c in cols
+    ).row(0, named=True)
+    return {c: int(n) for c, n in counted.items() if n}
 
 
 def decode_pasted_cells(batch: pl.DataFrame) -> pl.DataFrame:
@@ -135,15 +154,26 @@ def date_expr(col: str) -> tuple[pl.Expr, pl.Expr]:
     return value.alias(col), year_only.alias(f"{col}_year_only")
 
 
-def id_number_expr(col: str) -> pl.Expr:
-    """Digits only; a number typed as a number lost its leading zero: 8 -> 9, 11 -> 12 digits."""
+#: Keys whose cell type matters: an identity number typed as a number lost its
+#: leading zero, one typed as text did not. The reader gives, per key, a column
+#: (:func:`typed_number_column`) true where the cell was a number.
+TYPED_NUMBER_KEYS: tuple[str, ...] = tuple(f.key for f in schema.FIELDS if f.kind == "id_number")
+
+
+def typed_number_column(key: str) -> str:
+    return f"_number:{key}"
+
+
+def id_number_expr(col: str, typed_number: pl.Expr | None = None) -> pl.Expr:
+    """Digits only. Only a cell typed as a *number* lost its leading zero
+    (8 -> 9, 11 -> 12 digits); text of 8 or 11 digits is kept as typed (a
+    check reports it). ``typed_number`` says which cells were numbers; without
+    it no cell is padded."""
     s = pl.col(col).str.replace(r"\.0+$", "").str.replace_all(r"[\s.\-]", "")
-    return (
-        pl.when(s.str.contains(r"^\d{8}$") | s.str.contains(r"^\d{11}$"))
-        .then(pl.concat_str(pl.lit("0"), s))
-        .otherwise(s)
-        .alias(col)
+    lost_zero = (s.str.contains(r"^[0-9]{8}$") | s.str.contains(r"^[0-9]{11}$")) & (
+        typed_number.fill_null(False) if typed_number is not None else pl.lit(False)
     )
+    return s.str.pad_start(s.str.len_chars() + lost_zero.cast(pl.UInt32), "0").alias(col)
 
 
 def code_expr(col: str) -> pl.Expr:
@@ -209,7 +239,6 @@ def _text_expr(col: str) -> pl.Expr:
 
 #: Normalisation of each schema kind but dates (choices are also mapped to their stored form).
 _KIND_EXPRS = {
-    "id_number": id_number_expr,
     "code": code_expr,
     "grade": grade_expr,
     "decimal": decimal_expr,
@@ -226,16 +255,20 @@ def normalize_batch(batch: pl.DataFrame) -> pl.DataFrame:
     batch = decode_pasted_cells(batch).with_columns(clean_text_expr(pl.col(k)).alias(k) for k in schema.KEYS)
     # the kind expressions below read these cleaned columns
     exprs: list[pl.Expr] = []
+    flags = [c for c in batch.columns if c.startswith("_number:")]
     for f in schema.FIELDS:
         if f.kind == "date":
             exprs.extend(date_expr(f.key))
+        elif f.kind == "id_number":
+            flag = typed_number_column(f.key)
+            exprs.append(id_number_expr(f.key, pl.col(flag) if flag in flags else None))
         else:
             exprs.append(_KIND_EXPRS.get(f.kind, _text_expr)(f.key))
     typed = batch.with_columns(exprs)
     return typed.with_columns(
         [canonical_choice(typed.get_column(f.key), f.catalog) for f in schema.FIELDS if f.catalog]
         + [canonical_grade(typed.get_column("ma_ngach"))]
-    ).drop("_encoding")
+    ).drop("_encoding", *flags)
 
 
 def normalize_records(records: pl.DataFrame, encoding: legacy.Encoding) -> tuple[pl.DataFrame, int]:

@@ -24,6 +24,7 @@ from pmis_pipeline.catalog import read_units
 from pmis_pipeline.compliance import unit_compliance
 from pmis_pipeline.inputs import RECEIPTS_FILE, quarter_deadline, quarter_folders, settled_inbox, short_hash
 from pmis_pipeline.intake import QuarterIntake, ingest_quarter
+from pmis_pipeline.isolation import IntakeLimits
 from pmis_pipeline.payments import paid_records, payment_lines
 from pmis_pipeline.settings import Settings
 
@@ -79,7 +80,8 @@ def read_quarter(settings: Settings, quarter: str, progress: Progress | None = N
         notes += warnings
     notes += [f"{f.name}: tệp mới sửa hoặc đang chép; sẽ đọc khi đã ổn định" for f in waiting]
     registered = archive.register(quarter, settled, receipts, notes)
-    intake = ingest_quarter(archive, quarter, units, progress=progress)
+    limits = IntakeLimits.from_config(settings.section("intake"))
+    intake = ingest_quarter(archive, quarter, units, progress=progress, limits=limits)
     return QuarterRead(quarter, units, registered, intake, [f.name for f in waiting], time.perf_counter() - started)
 
 

@@ -8,15 +8,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from pmis_pipeline.textnorm import strip_diacritics
+from pmis_pipeline.textnorm import clean_text, strip_diacritics
 
 _KEY = re.compile(r"^(\d{4})-Q([1-4])$")
-# Forms a unit may type in ThongTin: 2009-Q1, Q1/2009, 1/2009, Quý 1 năm 2009, Quý I/2009.
+# Forms a unit may type in ThongTin: 2009-Q1, Q1/2009, 1/2009, Quý 1 năm 2009, Quý I/2009, and
+# 2/2009 turned into a date by Excel.
 _FORMS = (
     re.compile(r"^(?P<y>\d{4})\s*-?\s*q(?P<q>[1-4])$"),
     re.compile(r"^q(?P<q>[1-4])\s*[/\-. ]\s*(?P<y>\d{4})$"),
     re.compile(r"^(?P<q>[1-4])\s*[/\-.]\s*(?P<y>\d{4})$"),
     re.compile(r"^quy\s*(?P<q>[1-4]|i{1,3}|iv)\s*(?:nam|[/\-.,]|\s)\s*(?P<y>\d{4})$"),
+    # ``2/2009`` typed in a General cell: Excel stores the date 1 February 2009 and the
+    # reader renders it ``2009-02-01 00:00:00``; the month is the quarter (only 1-4, day 1).
+    re.compile(r"^(?P<y>\d{4})-0?(?P<q>[1-4])-0?1(?:[ t]00:00(?::00(?:\.0+)?)?)?$"),
 )
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 
@@ -67,7 +71,7 @@ class Quarter:
 
 def parse_quarter_text(text: str) -> Quarter | None:
     """Read a quarter as units type it in ThongTin; None when unreadable."""
-    cleaned = re.sub(r"\s+", " ", strip_diacritics(str(text)).strip().lower())
+    cleaned = re.sub(r"\s+", " ", strip_diacritics(clean_text(str(text)) or "").strip().lower())
     for form in _FORMS:
         m = form.match(cleaned)
         if m:

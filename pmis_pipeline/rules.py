@@ -48,7 +48,7 @@ from pmis_pipeline.reference import (
     qualification_standards,
     salary_groups,
 )
-from pmis_pipeline.textnorm import value_key
+from pmis_pipeline.textnorm import is_blank_expr, value_key
 
 Severity = Literal["error", "warning"]
 
@@ -69,7 +69,7 @@ ISSUE_SCHEMA: dict[str, pl.DataType] = {
 #: Format rules of single fields (the contract's HoSo table).
 FORMAT_PATTERNS: dict[str, str] = {
     "ma_cb": r"^[A-Z0-9.\-]{1,20}$",
-    "so_cmnd": r"^(?:\d{9}|\d{12})$",
+    "so_cmnd": r"^(?:[0-9]{9}|[0-9]{12})$",  # ASCII digits (other digits are mapped to ASCII when cleaned)
 }
 #: Allowed ranges of numeric fields: a salary step runs from 1 to the largest group's steps
 #: (the per-grade bound is the ``step_out_of_range`` rule).
@@ -230,9 +230,10 @@ def _raw(key: str) -> pl.Expr:
 
 
 def _blank(key: str) -> pl.Expr:
-    """Missing as the completeness measure counts it: raw text null or blank."""
-    raw = _raw(key)
-    return raw.is_null() | (raw.str.strip_chars() == "")
+    """Missing: the value as received is blank after cleaning (whitespace,
+    invisible characters, lone apostrophes: :func:`textnorm.is_blank_expr`,
+    the one definition of blank)."""
+    return is_blank_expr(_raw(key))
 
 
 def _label(key: str) -> str:

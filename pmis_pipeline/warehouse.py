@@ -31,8 +31,9 @@ import polars as pl
 from pmis_pipeline import schema
 from pmis_pipeline.catalog import UNIT_COLUMNS
 from pmis_pipeline.files import copy_atomically
+from pmis_pipeline.textnorm import blank_sql
 
-SCHEMA_VERSION = 4  # bump on any DDL or derivation change: every quarter is rebuilt from the archive
+SCHEMA_VERSION = 5  # bump on any DDL or derivation change: every quarter is rebuilt from the archive
 
 
 def _record_columns_ddl() -> str:
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS core.submission_files (
     exported_at VARCHAR,
     readable BOOLEAN NOT NULL,
     error VARCHAR,
+    error_detail VARCHAR,
     n_records INTEGER,
     encoding VARCHAR,
     legacy_cells INTEGER,
@@ -220,7 +222,7 @@ SELECT f.quarter, f.submission_id, f.file_name, f.sha256, f.reporting_unit, f.re
        coalesce(st.status, CASE WHEN f.readable THEN 'accepted' ELSE 'rejected' END) AS status,
        f.error, f.n_records, f.received_source, f.reporting_unit_name, f.prepared_by, f.phone,
        f.declared_quarter, f.encoding, f.legacy_cells, f.extra_columns, f.warnings, f.duplicate_of,
-       f.n_photos, f.size_bytes, f.first_seen_at
+       f.n_photos, f.size_bytes, f.first_seen_at, f.error_detail, f.handover_unit
 FROM core.submission_files f
 LEFT JOIN core.submission_status st USING (quarter, submission_id);
 
@@ -262,7 +264,8 @@ SELECT quarter, payee, payee_type, item, n_records, rate_vnd, amount_vnd, payee_
 
 
 def _filled_sql(key: str) -> str:
-    return f"(raw.{key} IS NOT NULL AND trim(raw.{key}) <> '')"
+    """A cell is filled unless it is blank by the one definition of blank (textnorm.is_blank)."""
+    return f"(NOT {blank_sql(f'raw.{key}')})"
 
 
 def completeness_sql() -> tuple[str, str]:

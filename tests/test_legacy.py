@@ -7,6 +7,7 @@ way the module builds its own, so a wrong code in either shows up.
 from __future__ import annotations
 
 import random
+import string
 import shutil
 import subprocess
 import unicodedata
@@ -479,3 +480,58 @@ def test_decode_series_on_a_whole_file() -> None:
     frame = pl.DataFrame(columns)
     out = frame.with_columns(decode_series(frame.get_column(c), "vni") for c in frame.columns)
     assert out.equals(pl.DataFrame(originals))
+
+
+# ---------------------------------------------------------------------------
+# Single legacy cells pasted into Unicode files (issue 8)
+# ---------------------------------------------------------------------------
+
+
+TCVN3_CODES = {letter: code for letters, codes in TCVN3_TABLE.items() for letter, code in zip(letters, codes, strict=True)}
+TCVN3_CODES.update({c: TCVN3_CODES[c.lower()] for c in TONED_CAPITALS})  # capitals-only fonts: the lowercase code
+
+
+def demo_names() -> list[str]:
+    """Every kind of name the demo province draws (thousands), in title case."""
+    from pmis_pipeline.demo import draw_name
+
+    rng = random.Random(8)
+    names = {" ".join(draw_name(rng, rng.random() < 0.5, rng.choice(("Kinh",) * 8 + ("Khmer", "Hoa")))) for _ in range(12_000)}
+    return sorted(names)
+
+
+@pytest.mark.parametrize("font", ["tcvn3", "vni"])
+def test_every_pasted_name_whose_characters_leave_no_doubt_is_decoded(font: str) -> None:
+    """Failed on the old code for 26% (TCVN3) and 42% (VNI) of everyday names: a
+    single marker such as ``Buøi`` was not enough, and a word that is also
+    Vietnamese as typed (VNI ``Thò`` = Thị, TCVN3 ``BÝch`` = Bích) blocked the
+    whole cell. The encodings come from the expected tables of this module, not
+    from the code under test; "no doubt" is the generator's rule: a character
+    that is neither ASCII nor a Vietnamese letter."""
+    table = {c: (VNI_TABLE[c] if font == "vni" else TCVN3_CODES[c]) for c in ALL_LETTERS}
+    vietnamese = set(ALL_LETTERS) | set(string.ascii_letters)
+    checked = 0
+    for name in demo_names():
+        cell = "".join(table.get(c, c) for c in name)
+        if not any(not c.isascii() and c not in vietnamese for c in cell):
+            continue
+        checked += 1
+        expected = name if font == "vni" else tcvn3_lossy(name)
+        assert decode_cell_if_unambiguous(cell) == expected, (name, cell)
+    assert checked > 4000
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("Buøi Bích Nga", "Bùi Bích Nga"),  # one VNI marker inside a name
+        ("Cao Thò Leä", "Cao Thị Lệ"),  # VNI Thò is also Vietnamese; Leä is VNI Lệ, not TCVN3 Leọ (tone misplaced)
+        ("Bïi BÝch HiÒn", "Bùi Bích Hiền"),  # TCVN3 with capitals inside words
+        ("Phan Thanh LÖ", "Phan Thanh Lệ"),  # TCVN3: VNI LƯ would break the title case
+        ("Phan Thanh Höng", "Phan Thanh Hưng"),  # VNI: TCVN3 Hửng has the rarer toned letter
+        ("Cao Coâng Duõng", "Cao Công Dũng"),  # two words that are not Vietnamese, both repaired by VNI
+        ("Hoaøng ThÞ Thu", "Hoaøng ThÞ Thu"),  # two fonts in one cell: no reading makes it Vietnamese
+    ],
+)
+def test_pasted_cells_decided_by_their_characters(cell: str, expected: str) -> None:
+    assert decode_cell_if_unambiguous(cell) == expected

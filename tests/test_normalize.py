@@ -58,20 +58,50 @@ def test_integer_step(text, expected):
     assert normalize_one("bac_luong", [text])["bac_luong"][0] == expected
 
 
+def normalize_ids(cells: list[tuple[str, bool]]) -> list[str | None]:
+    """Identity numbers as the reader hands them over: the text and whether the cell was a number."""
+    frame = pl.DataFrame(
+        {"so_cmnd": [t for t, _ in cells], "_number:so_cmnd": [n for _, n in cells]},
+        schema={"so_cmnd": pl.Utf8, "_number:so_cmnd": pl.Boolean},
+    ).with_row_index("_row")
+    typed, _ = normalize_records(frame.with_columns(pl.col("_row").cast(pl.Int32)), "unicode")
+    assert "_number:so_cmnd" not in typed.columns
+    return typed["so_cmnd"].to_list()
+
+
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("text", "number", "expected"),
     [
-        ("12345678", "012345678"),  # CMND typed as a number lost its leading zero
-        ("83175001234", "083175001234"),  # CCCD likewise
-        ("320123456", "320123456"),
-        ("'012345678", "012345678"),
-        ("320 123 456", "320123456"),
-        ("320123456.0", "320123456"),
-        ("1234", "1234"),  # too short stays as typed: a check reports it
+        ("12345678", True, "012345678"),  # CMND typed as a number lost its leading zero
+        ("83175001234", True, "083175001234"),  # CCCD likewise
+        ("12345678", False, "12345678"),  # typed as text: nothing was lost, a check reports 8 digits
+        ("83175001234", False, "83175001234"),
+        ("320123456", False, "320123456"),
+        ("320123456", True, "320123456"),
+        ("'012345678", False, "012345678"),
+        ("320 123 456", False, "320123456"),
+        ("320123456.0", True, "320123456"),
+        ("1234", True, "1234"),  # too short stays as typed: a check reports it
+        ("０１２３４５６７８", False, "012345678"),  # full-width digits are read as ASCII
     ],
 )
-def test_identity_numbers(text, expected):
-    assert normalize_one("so_cmnd", [text])["so_cmnd"][0] == expected
+def test_identity_numbers(text, number, expected):
+    """Failed on the old code for text of 8 or 11 digits (zero-padded whatever the cell type)
+    and for full-width digits (kept as typed, and ``\\d`` accepted them as a valid CMND)."""
+    assert normalize_ids([(text, number)]) == [expected]
+
+
+def test_identity_numbers_without_cell_types_are_never_padded():
+    assert normalize_one("so_cmnd", ["12345678"])["so_cmnd"][0] == "12345678"
+
+
+def test_invisible_and_control_characters_are_removed_and_blank_is_one_definition():
+    """Failed on the old code: zero-width, right-to-left and control characters stayed in names."""
+    typed = normalize_one(
+        "ho_ten",
+        ["Nguy\u200bễn Thị\u00a0Hoa", "\u202eTrần Văn An\u202c", "Lê\x07 Văn\tBình", "'", " \u200b ", "\ufeff"],
+    )
+    assert typed["ho_ten"].to_list() == ["Nguyễn Thị Hoa", "Trần Văn An", "Lê Văn Bình", None, None, None]
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_zip_with_photos_skips_unsafe_entries(tmp_path):
     )
     raw = read_submission(path)
     assert raw.records.height == 1
-    assert sorted(p.ma_cb for p in raw.photos) == ["BT1", "BT2"]
+    assert sorted((p.ma_cb, p.problem is None) for p in raw.photos) == [("BT1", True), ("BT2", False)]
     skipped = " ".join(raw.warnings)
     assert "../evil.txt" in skipped and "/etc/passwd" in skipped and "notes/readme.txt" in skipped
 
@@ -70,7 +70,7 @@ def test_zip_with_photos_skips_unsafe_entries(tmp_path):
 @pytest.mark.parametrize(
     ("make", "words"),
     [
-        (lambda p: (p.write_bytes(b"\x00garbage" * 100), p)[1], ["không mở được"]),
+        (lambda p: (p.write_bytes(b"\x00garbage" * 100), p)[1], ["không phải bảng tính Excel"]),
         (lambda p: write_xlsx(p, info_rows("PGD01", "2009-Q1"), None), ["thiếu sheet HoSo"]),
         (lambda p: write_xlsx(p, None, [person("BT1", "X")]), ["thiếu sheet ThongTin"]),
         (
@@ -107,11 +107,11 @@ def test_zip_must_hold_exactly_one_workbook(tmp_path):
         read_submission(tmp_path / "broken.zip")
 
 
-def test_a_workbook_that_would_expand_beyond_the_limit_is_refused(tmp_path, monkeypatch):
-    import pmis_pipeline.reader as reader
+def test_a_workbook_that_would_expand_beyond_the_limit_is_refused(tmp_path):
+    from pmis_pipeline.reader import ReadLimits
 
     path = write_xlsx(tmp_path / "big.xlsx", info_rows("PGD01", "2009-Q1"), [person(f"BT{i}", "PGD01-TH01") for i in range(200)])
     assert read_submission(path).records.height == 200
-    monkeypatch.setattr(reader, "MAX_WORKBOOK_EXPANDED", 10_000)  # a small limit stands for a zip bomb
-    with pytest.raises(RejectedFile, match="big.xlsx: bảng tính giải nén ra"):
-        read_submission(path)
+    with pytest.raises(RejectedFile, match="big.xlsx: bảng tính giải nén ra hơn") as err:
+        read_submission(path, limits=ReadLimits(max_expanded_bytes=10_000))  # a small limit stands for a zip bomb
+    assert err.value.cause == "too_large"
