@@ -245,6 +245,7 @@ FROM core.unit_compliance;
 CREATE OR REPLACE VIEW payments AS
 SELECT quarter, payee, payee_type, item, n_records, rate_vnd, amount_vnd, payee_name FROM core.payments;
 """
+VIEWS += __import__("pmis_pipeline.stats", fromlist=["views_ddl"]).views_ddl()  # issue 10: reference tables, person history, statistics
 
 
 def _filled_sql(key: str) -> str:
