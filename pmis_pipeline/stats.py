@@ -8,9 +8,10 @@ exactly what the views return, so analysts and the printed report agree.
 Views (see ``docs/warehouse.md`` for every column):
 
 * reference data: ``value_lists`` (the catalogs of ``reference/catalogs.csv``)
-  and ``grades`` (``reference/grades.csv`` with the salary groups), loaded
-  into ``core.ref_catalogs`` / ``core.ref_grades`` whenever the build
-  database is opened for writing;
+  and ``grades`` (``reference/grades.csv`` with the salary groups), over the
+  tables ``core.ref_catalogs`` / ``core.ref_grades``, rebuilt by the DDL from
+  the package's reference files (so the published file carries them and an
+  edited file applies from the next run);
 * the person history of :mod:`pmis_pipeline.history` (``quarters``,
   ``person_quarters``, ``person_history``);
 * ``stat_staff``: one row per ``staff`` row with its reporting dimensions
@@ -42,7 +43,7 @@ import duckdb
 import polars as pl
 
 from pmis_pipeline import history, schema
-from pmis_pipeline.reference import REFERENCE_DIR
+from pmis_pipeline.reference import catalogs, grades
 
 #: Labels of values that are not a catalog value (Vietnamese: printed as such).
 MISSING = "Chưa nhập"
@@ -105,34 +106,53 @@ def _in_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(_lit(v) for v in values) + ")"
 
 
-def _path_lit(path: Path) -> str:
-    return _lit(str(path))
+def _values_sql(rows: list[tuple], types: tuple[str, ...]) -> str:
+    """Reference rows as a typed ``VALUES`` list (constants of the package's reference
+    files, quoted as SQL literals; no submitted data ever reaches this)."""
+    def lit(value, sql_type: str) -> str:
+        if value is None or value == "":
+            return f"CAST(NULL AS {sql_type})"
+        if sql_type == "VARCHAR":
+            return _lit(str(value))
+        return f"CAST({_lit(str(value))} AS {sql_type})"
+
+    return ",\n    ".join("(" + ", ".join(lit(v, t) for v, t in zip(row, types)) + ")" for row in rows)
 
 
 def reference_ddl() -> str:
-    """``core.ref_catalogs`` and ``core.ref_grades`` from the package's reference
-    CSV files (re-read on every write connection, so an edited file applies to
-    the next run), and their public views ``value_lists`` and ``grades``."""
+    """Tables ``core.ref_catalogs`` and ``core.ref_grades``: the package's reference files
+    (``catalogs.csv``, ``grades.csv`` with ``salary_groups.csv``) rebuilt from
+    constant rows (cheaper to bind than a file read on every connection), so the
+    published file carries them; and their public views ``value_lists`` and ``grades``."""
+    cats = catalogs()
+    cat_rows = [(*r, i) for i, r in enumerate(cats.select("catalog", "code", "value", "variants").iter_rows(), start=1)]
+    g = grades()
+    order = g.with_columns(pl.col("step1").cast(pl.Float64).alias("_s1")).sort(
+        ["_s1", "ma_ngach"], descending=[True, False], nulls_last=True
+    )
+    grade_ord = {code: i for i, code in enumerate(order["ma_ngach"].to_list(), start=1)}
+    group_ord = {grp: i for i, grp in enumerate(dict.fromkeys(order["salary_group"].to_list()), start=1)}
+    grade_rows = [
+        (r["ma_ngach"], r["ten_ngach"], r["salary_group"], r["min_trinh_do"], r["cap_hoc"], r["is_teacher"],
+         r["verified"], r["steps"], r["step1"], r["step_size"], grade_ord[r["ma_ngach"]], group_ord[r["salary_group"]])
+        for r in g.iter_rows(named=True)
+    ]
     return f"""
 CREATE SCHEMA IF NOT EXISTS core;
 CREATE OR REPLACE TABLE core.ref_catalogs AS
-SELECT * FROM read_csv({_path_lit(REFERENCE_DIR / "catalogs.csv")}, header = true, all_varchar = true);
+SELECT * FROM (VALUES
+    {_values_sql(cat_rows, ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "INTEGER"))}
+) t(catalog, code, value, variants, ord);
+
 CREATE OR REPLACE TABLE core.ref_grades AS
-WITH g AS (
-    SELECT * FROM read_csv({_path_lit(REFERENCE_DIR / "grades.csv")}, header = true, all_varchar = true)
-), s AS (
-    SELECT * FROM read_csv({_path_lit(REFERENCE_DIR / "salary_groups.csv")}, header = true, all_varchar = true)
-)
-SELECT g.ma_ngach, g.ten_ngach, g.salary_group, nullif(g.min_trinh_do, '') AS min_trinh_do,
-       nullif(g.cap_hoc, '') AS cap_hoc, g.is_teacher = '1' AS is_teacher, g.verified = '1' AS verified,
-       CAST(s.steps AS INTEGER) AS steps, CAST(s.step1 AS DECIMAL(5, 2)) AS step1,
-       CAST(s.step_size AS DECIMAL(5, 2)) AS step_size, s.note AS salary_group_note,
-       row_number() OVER (ORDER BY CAST(s.step1 AS DECIMAL(5, 2)) DESC NULLS LAST, g.ma_ngach) AS ord,
-       dense_rank() OVER (ORDER BY CAST(s.step1 AS DECIMAL(5, 2)) DESC NULLS LAST, g.salary_group) AS group_ord
-FROM g LEFT JOIN s USING (salary_group);
+SELECT * FROM (VALUES
+    {_values_sql(grade_rows, ("VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "BOOLEAN", "BOOLEAN", "INTEGER",
+                              "DECIMAL(5, 2)", "DECIMAL(5, 2)", "INTEGER", "INTEGER"))}
+) t(ma_ngach, ten_ngach, salary_group, min_trinh_do, cap_hoc, is_teacher, verified, steps, step1, step_size, ord,
+    group_ord);
 
 CREATE OR REPLACE VIEW value_lists AS
-SELECT catalog, code, value, variants, CAST(rowid + 1 AS INTEGER) AS ord FROM core.ref_catalogs;
+SELECT catalog, code, value, variants, ord FROM core.ref_catalogs;
 
 CREATE OR REPLACE VIEW grades AS
 SELECT ma_ngach, ten_ngach, salary_group, min_trinh_do, cap_hoc, is_teacher, verified, steps, step1, step_size
@@ -176,7 +196,7 @@ def _sort_key_sql() -> str:
         {" ".join(cases)}
         WHEN a.attribute = 'ma_ngach' THEN (SELECT min(g.ord) FROM core.ref_grades g WHERE g.ma_ngach = a.value)
         WHEN a.attribute = 'nhom_luong' THEN (SELECT min(g.group_ord) FROM core.ref_grades g WHERE g.salary_group = a.value)
-        ELSE (SELECT min(c.rowid) + 1 FROM core.ref_catalogs c WHERE c.catalog = a.attribute AND c.value = a.value)
+        ELSE (SELECT min(c.ord) FROM core.ref_catalogs c WHERE c.catalog = a.attribute AND c.value = a.value)
     END"""
 
 
