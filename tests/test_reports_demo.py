@@ -351,7 +351,14 @@ def test_the_statistics_workbook_prints_totals_that_reconcile(con, demo, truth, 
     kinh = next(row for row in wb["03-GioiTinh-DanToc"].iter_rows(values_only=True) if row[1] == "Kinh")
     assert kinh[2] == staff.filter(pl.col("dan_toc") == "Kinh").height
 
+    transfers = [row for row in wb["10-ChuyenDonVi"].iter_rows(values_only=True) if isinstance(row[0], int)]
+    moved = con.execute(
+        "SELECT count(*) FROM person_history WHERE quarter = ? AND event = 'moved' AND from_reporting_unit <> reporting_unit",
+        [quarter]).fetchone()[0]
+    assert len(transfers) == moved > 0
+
     first = write_quarter_statistics(con, "2009-Q1", tmp_path)
+    assert "10-ChuyenDonVi" not in openpyxl.load_workbook(first).sheetnames
     text = " ".join(str(v) for row in openpyxl.load_workbook(first)["09-BienDong"].iter_rows(values_only=True) for v in row if v)
     assert "chưa thống kê được biến động" in text
 

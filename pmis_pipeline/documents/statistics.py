@@ -23,6 +23,7 @@ from pmis_pipeline.documents.common import (
     Column,
     Signature,
     date_short,
+    keep_together,
     new_workbook,
     quarter_title,
     save,
@@ -66,6 +67,10 @@ def _levels(stats: QuarterStatistics) -> list[str]:
     return known + others + ([UNKNOWN] if UNKNOWN in present else [])
 
 
+#: Row blocks (title to total) of the tables of each sheet being written, kept on one page when they fit.
+_BLOCKS: dict[str, list[tuple[int, int]]] = {}
+
+
 def _title_split(widths: Sequence[float], left_needs: float = 28.0, right_needs: float = 52.0) -> int:
     """Last column of the title block's left part (the agency), leaving the
     national motto on the right the room it needs (widths in column units)."""
@@ -96,13 +101,18 @@ def _sheet(wb: Workbook, name: str, number: int, title: str, stats: QuarterStati
 
 
 def _table(ws: Worksheet, row: int, columns: list[Column], rows: list[Sequence], totals: dict[int, object],
-           *, label_span: int = 2, title: str | None = None) -> int:
-    """A titled table with its "Tổng cộng" row; returns the next free row (after a blank one)."""
+           *, label_span: int = 2, title: str | None = None, repeat_header: bool = False) -> int:
+    """A titled table with its "Tổng cộng" row; returns the next free row (after a blank one).
+    ``repeat_header``: the sheet's long table, whose header row prints on every page."""
     last = sum(c.span for c in columns)
+    first = row
     if title:
         row = write_heading(ws, row, (1, last), title, size=12)
     table = write_table(ws, row, columns, rows, header_fill=HEADER_FILL)
+    if repeat_header:
+        ws.print_title_rows = f"{table.header_row}:{table.header_row}"
     r = write_total_row(ws, table.next_row, columns, TOTAL, totals, label_span=label_span)
+    _BLOCKS.setdefault(ws.title, []).append((first, r - 1))
     return r + 1
 
 
@@ -171,6 +181,7 @@ def _summary(wb: Workbook, stats: QuarterStatistics, signer: str, signer_title: 
         "Biểu 7: Theo ngạch và nhóm ngạch lương",
         "Biểu 8: Ảnh, mức đầy đủ và chính xác của dữ liệu theo đơn vị báo cáo",
         "Biểu 9: Biến động so với quý trước",
+        "Biểu 10: Danh sách chuyển giữa các đơn vị báo cáo (khi có số liệu quý trước)",
     ]
     r = write_paragraph(ws, r, (1, 4), "Các biểu thống kê kèm theo:", bold=True)
     for text in contents:
@@ -350,7 +361,7 @@ def _quality(wb: Workbook, stats: QuarterStatistics) -> None:
     n = int(q["n_staff"].sum()) if q.height else 0
     photos, complete, valid = (int(q[c].sum()) if q.height else 0 for c in ("n_with_photo", "n_complete", "n_valid"))
     totals = {4: n, 5: photos, 6: _pct(photos, n), 7: complete, 9: valid, 10: _pct(valid, n)}
-    r = _table(ws, r, columns, rows, totals, label_span=4)
+    r = _table(ws, r, columns, rows, totals, label_span=4, repeat_header=True)
     write_paragraph(
         ws, r, (1, len(widths)),
         "Ghi chú: Có ảnh (%) = hồ sơ có ảnh / số hồ sơ; Đầy đủ (%) = ô bắt buộc đã nhập / ô bắt buộc; "
@@ -363,45 +374,50 @@ def _changes(wb: Workbook, stats: QuarterStatistics) -> None:
     widths = [6, 11, 30, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]
     ws, r = _sheet(wb, "09-BienDong", 9, "Biến động so với quý trước", stats, widths, landscape=True)
     last = len(widths)
+    r = _counts_table(ws, r, stats, "tinh_trang", "Tình trạng báo trong quý",
+                      title="9.1. Tình trạng công tác các đơn vị báo trong quý này", label_span=2)
     if stats.previous_quarter is None:
-        r = write_paragraph(
+        write_paragraph(
             ws, r, (1, last),
-            "Kho dữ liệu chưa có số liệu của quý trước nên chưa thống kê được biến động.", italic=True,
+            "9.2. Kho dữ liệu chưa có số liệu của quý trước nên chưa thống kê được biến động.", italic=True,
         )
-    else:
-        columns = [
-            Column("STT", "center"), Column("Mã đơn vị", "center", wrap=False), Column("Đơn vị báo cáo"),
-            Column(f"Quý trước ({stats.previous_quarter})", "int"), Column("Tăng mới", "int"),
-            Column("Chuyển đến", "int"), Column("Chuyển đi", "int"),
-            *[Column(f"Giảm: {s.lower()}", "int") for s in DEPARTURE_STATUSES],
-            Column("Giảm: không báo", "int"), Column("Quý này", "int"),
-        ]
-        keys = ["n_previous", "n_joined", "n_moved_in", "n_moved_out",
-                *[f"n_left_{k}" for k in DEPARTURE_KEYS], "n_left_unannounced", "n_now"]
-        c = stats.changes
-        rows = [[i, rec["reporting_unit"], rec["ten_don_vi"], *[rec[k] for k in keys]]
-                for i, rec in enumerate(c.iter_rows(named=True), start=1)]
-        totals = {j: int(c[k].sum()) if c.height else 0 for j, k in enumerate(keys, start=3)}
-        r = _table(ws, r, columns, rows, totals, label_span=3,
-                   title="9.1. Số người theo đơn vị báo cáo (mỗi mã cán bộ tính một lần)")
-        r = write_paragraph(
-            ws, r, (1, last),
-            "Ghi chú: Tăng mới: có trong dữ liệu quý này, không có trong quý trước; Chuyển đến / chuyển đi: "
-            "chuyển giữa các đơn vị báo cáo; Giảm: có trong quý trước, không còn trong quý này, theo tình trạng "
-            "đã báo ở quý trước (không báo: vẫn ghi \"Đang làm việc\", hoặc đơn vị không gửi dữ liệu).",
-            size=SMALL_SIZE, italic=True,
-        )
-        r += 1
-        movers = stats.movers
-        columns = [Column("STT", "center"), Column("Mã cán bộ", "center", wrap=False), Column("Họ và tên", span=2),
-                   Column("Từ đơn vị", span=3), Column("Đến đơn vị", span=3), Column("Tình trạng", span=2)]
-        rows = [[i, m["ma_cb"], m["ho_ten"], f"{m['from_ma_don_vi']} ({m['from_huyen'] or ''})",
-                 f"{m['ma_don_vi']} ({m['huyen'] or ''})", m["tinh_trang"]]
-                for i, m in enumerate(movers.iter_rows(named=True), start=1)]
-        r = write_heading(ws, r, (1, last), "9.2. Danh sách chuyển giữa các đơn vị báo cáo", size=12)
-        r = write_table(ws, r, columns, rows, header_fill=HEADER_FILL).next_row + 1
-    _counts_table(ws, r, stats, "tinh_trang", "Tình trạng báo trong quý",
-                  title="9.3. Tình trạng công tác các đơn vị báo trong quý này", label_span=2)
+        return
+    columns = [
+        Column("STT", "center"), Column("Mã đơn vị", "center", wrap=False), Column("Đơn vị báo cáo"),
+        Column(f"Quý trước ({stats.previous_quarter})", "int"), Column("Tăng mới", "int"),
+        Column("Chuyển đến", "int"), Column("Chuyển đi", "int"),
+        *[Column(f"Giảm: {s.lower()}", "int") for s in DEPARTURE_STATUSES],
+        Column("Giảm: không báo", "int"), Column("Quý này", "int"),
+    ]
+    keys = ["n_previous", "n_joined", "n_moved_in", "n_moved_out",
+            *[f"n_left_{k}" for k in DEPARTURE_KEYS], "n_left_unannounced", "n_now"]
+    c = stats.changes
+    rows = [[i, rec["reporting_unit"], rec["ten_don_vi"], *[rec[k] for k in keys]]
+            for i, rec in enumerate(c.iter_rows(named=True), start=1)]
+    totals = {j: int(c[k].sum()) if c.height else 0 for j, k in enumerate(keys, start=3)}
+    r = _table(ws, r, columns, rows, totals, label_span=3, repeat_header=True,
+               title="9.2. Số người theo đơn vị báo cáo (mỗi mã cán bộ tính một lần)")
+    write_paragraph(
+        ws, r, (1, last),
+        "Ghi chú: Tăng mới: có trong dữ liệu quý này, không có trong quý trước; Chuyển đến / chuyển đi: "
+        "chuyển giữa các đơn vị báo cáo; Giảm: có trong quý trước, không còn trong quý này, theo tình trạng "
+        "đã báo ở quý trước (không báo: vẫn ghi \"Đang làm việc\", hoặc đơn vị không gửi dữ liệu).",
+        size=SMALL_SIZE, italic=True,
+    )
+    _transfers(wb, stats)
+
+
+def _transfers(wb: Workbook, stats: QuarterStatistics) -> None:
+    widths = [6, 12, 26, 30, 30, 16]
+    ws, r = _sheet(wb, "10-ChuyenDonVi", 10, "Danh sách chuyển giữa các đơn vị báo cáo so với quý trước", stats,
+                   widths, landscape=True)
+    columns = [Column("STT", "center"), Column("Mã cán bộ", "center", wrap=False), Column("Họ và tên"),
+               Column("Từ đơn vị (huyện)"), Column("Đến đơn vị (huyện)"), Column("Tình trạng")]
+    rows = [[i, m["ma_cb"], m["ho_ten"], f"{m['from_ma_don_vi']} ({m['from_huyen'] or ''})",
+             f"{m['ma_don_vi']} ({m['huyen'] or ''})", m["tinh_trang"]]
+            for i, m in enumerate(stats.movers.iter_rows(named=True), start=1)]
+    table = write_table(ws, r, columns, rows, header_fill=HEADER_FILL)
+    ws.print_title_rows = f"{table.header_row}:{table.header_row}"
 
 
 def write_statistics(
@@ -414,6 +430,7 @@ def write_statistics(
 ) -> Path:
     """Write the quarter's statistical workbook ``thong-ke-YYYY-Qn.xlsx``; returns ``path``."""
     wb = new_workbook()
+    _BLOCKS.clear()
     _summary(wb, stats, signer, signer_title, preparer)
     _by_unit(wb, stats)
     _by_level(wb, stats)
@@ -424,4 +441,8 @@ def write_statistics(
     _grades(wb, stats)
     _quality(wb, stats)
     _changes(wb, stats)
+    for ws in wb.worksheets:  # a small table (title, header, rows, total) is not split across pages
+        if ws.title in _BLOCKS:
+            keep_together(ws, _BLOCKS[ws.title], last_col=ws.max_column, last_row=ws.max_row)
+    _BLOCKS.clear()
     return save(wb, path)
