@@ -442,3 +442,29 @@ def write_quarter_statistics(con: duckdb.DuckDBPyConnection, quarter: str, repor
 
     out = Path(reports_dir) / quarter / f"thong-ke-{quarter}.xlsx"
     return write_statistics(out, quarter_statistics(con, quarter))
+
+
+def reconciliation_problems(stats: QuarterStatistics) -> list[str]:
+    """What does not add up in a quarter's statistics (empty: every table reconciles
+    with ``staff``); for an asset check on the statistical report."""
+    problems = []
+    n = stats.n_staff
+    if int(stats.by_unit["n_staff"].sum() or 0) != n:
+        problems.append(f"stat_by_unit: {stats.by_unit['n_staff'].sum()} staff, staff has {n}")
+    roles = stats.by_unit.select(pl.sum_horizontal("n_managers", "n_teachers", "n_support").sum()).item() if stats.by_unit.height else 0
+    if int(roles or 0) != n:
+        problems.append(f"stat_by_unit: managers + teachers + support = {roles}, staff has {n}")
+    for key in ATTRIBUTE_KEYS:
+        total = int(stats.attribute(key)["n_staff"].sum() or 0)
+        if total != n:
+            problems.append(f"stat_by_attribute {key}: {total}, staff has {n}")
+    if int(stats.quality["n_staff"].sum() or 0) != n:
+        problems.append(f"stat_quality_by_unit: {stats.quality['n_staff'].sum()} staff, staff has {n}")
+    c = stats.changes
+    if c.height:
+        balance = c["n_previous"] + c["n_joined"] + c["n_moved_in"] - c["n_moved_out"] - c["n_left"]
+        for unit in c.filter(balance != c["n_now"])["reporting_unit"].to_list():
+            problems.append(f"stat_changes {unit}: previous + joined + moved in - moved out - left != now")
+        if int(c["n_now"].sum()) != stats.n_persons:
+            problems.append(f"stat_changes: {c['n_now'].sum()} persons now, staff has {stats.n_persons}")
+    return problems

@@ -29,7 +29,7 @@ from pmis_pipeline.export import CONTRACT_VIEWS, REPORTING_UNIT_HEADER, export_q
 from pmis_pipeline.normalize import detect_file_encoding, normalize_records
 from pmis_pipeline.reader import read_submission
 from pmis_pipeline.reference import REFERENCE_DIR
-from pmis_pipeline.stats import write_quarter_statistics
+from pmis_pipeline.stats import quarter_statistics, reconciliation_problems, write_quarter_statistics
 from tests.conftest import materialize_quarter
 
 QUARTERS = ("2009-Q1", "2009-Q2", "2009-Q3")
@@ -301,6 +301,16 @@ def test_stat_changes_balance_and_reconcile_with_persons(con, truth):
         assert int(c["n_moved_in"].sum()) == int(c["n_moved_out"].sum()) > 0
         by_status = c.select(pl.sum_horizontal(pl.col("^n_left_.*$"))).to_series()
         assert (by_status == c["n_left"]).all()
+
+
+def test_reconciliation_problems_is_empty_on_the_demo_and_names_a_broken_table(con):
+    for quarter in QUARTERS:
+        assert reconciliation_problems(quarter_statistics(con, quarter)) == []
+    stats = quarter_statistics(con, "2009-Q2")
+    broken = stats.__class__(**{**stats.__dict__, "n_staff": stats.n_staff + 1})
+    problems = reconciliation_problems(broken)
+    assert any(p.startswith("stat_by_unit:") for p in problems)
+    assert any(p.startswith("stat_by_attribute gioi_tinh:") for p in problems)
 
 
 # ----------------------------------------------------------------- the workbook
