@@ -1,4 +1,4 @@
-"""``pmis``: the project's command line (demo data; more commands follow).
+"""``pmis``: the project's command line (demo data, render, template, export, verify-export).
 
 Errors are one line naming what failed and where to look, never a traceback
 (set PMIS_DEBUG=1 to see one).
@@ -87,6 +87,78 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    """The units' blank template: one for a unit, for every reporting unit, or a plain one."""
+    from pmis_pipeline.catalog import read_units, reporting_units
+    from pmis_pipeline.settings import load_settings
+    from pmis_pipeline.template import write_template
+
+    settings = load_settings(Path(args.data) if args.data else None)
+    units = read_units(settings.paths.units_csv) if (args.unit or args.all or settings.paths.units_csv.is_file()) else None
+    folder = settings.paths.warehouse / "templates"
+    if args.all:
+        codes = reporting_units(units).sort("ma_don_vi")["ma_don_vi"].to_list()
+        if args.out:
+            folder = Path(args.out)
+    else:
+        codes = [args.unit.strip().upper() if args.unit else None]
+    started = time.perf_counter()
+    written = []
+    for i, code in enumerate(codes, start=1):
+        name = f"mau-pmis-{code}.xlsx" if code else "mau-pmis.xlsx"
+        out = Path(args.out) if args.out and not args.all else folder / name
+        write_template(out, units=units, unit_code=code, quarter=args.quarter)
+        written.append(out)
+        print(f"  [{i}/{len(codes)}] {out}", flush=True)
+    print(f"pmis template: {len(written)} template(s) written in {time.perf_counter() - started:.1f}s"
+          + (f" to {written[0].parent}" if written else ""))
+    return 0
+
+
+def _published(args: argparse.Namespace):
+    from pmis_pipeline.settings import load_settings
+
+    settings = load_settings(Path(args.data) if args.data else None)
+    db = settings.paths.published_db
+    if not db.is_file():
+        raise FileNotFoundError(f"{db} does not exist (materialize a quarter first)")
+    return settings, db
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The quarter's consolidated export for SREM, from the published warehouse."""
+    import duckdb
+
+    from pmis_pipeline.export import export_folder, export_quarter
+
+    settings, db = _published(args)
+    folder = Path(args.out) if args.out else export_folder(settings.paths.warehouse, args.quarter)
+    print(f"pmis export: {args.quarter} from {db}")
+    started = time.perf_counter()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        manifest = export_quarter(con, args.quarter, folder, prepared_by=args.prepared_by, progress=_progress)
+    finally:
+        con.close()
+    print(f"pmis export: {len(manifest['files'])} files and manifest.json in {folder} "
+          f"({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+def cmd_verify_export(args: argparse.Namespace) -> int:
+    """Check an export folder against its manifest."""
+    from pmis_pipeline.export import verify_export
+
+    problems = verify_export(Path(args.folder))
+    for problem in problems:
+        print(f"  {problem}")
+    if problems:
+        print(f"pmis verify-export: {len(problems)} problem(s) in {args.folder}", file=sys.stderr)
+        return 1
+    print(f"pmis verify-export: {args.folder} matches its manifest")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pmis", description="PMIS quarterly pipeline tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +181,22 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine.add_argument("--release", action="store_true", help="bring the version back")
     quarantine.add_argument("--list", action="store_true", help="list the quarter's hand-overs")
     quarantine.set_defaults(func=cmd_quarantine)
+    template = sub.add_parser("template", help="write the units' blank template (ThongTin, HoSo, DonVi, instructions)")
+    template.add_argument("--unit", help="reporting unit code: its template, with its schools in DonVi")
+    template.add_argument("--all", action="store_true", help="one template per reporting unit of the catalog")
+    template.add_argument("--quarter", help="YYYY-Qn to pre-fill in ThongTin")
+    template.add_argument("--out", help="output file (with --all: folder); default warehouse/templates/")
+    template.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
+    template.set_defaults(func=cmd_template)
+    export = sub.add_parser("export", help="write a quarter's consolidated export for SREM (workbook, Parquet, manifest)")
+    export.add_argument("--quarter", required=True, help="YYYY-Qn")
+    export.add_argument("--out", help="output folder (default: warehouse/export/YYYY-Qn)")
+    export.add_argument("--prepared-by", help="name written as 'Người lập' in ThongTin")
+    export.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
+    export.set_defaults(func=cmd_export)
+    verify = sub.add_parser("verify-export", help="check an export folder against its manifest")
+    verify.add_argument("folder")
+    verify.set_defaults(func=cmd_verify_export)
     return parser
 
 

@@ -1530,6 +1530,7 @@ class DemoProvince:
                 for _ in range(sum(1 for _ in range(len(self.roster[u.code])) if rng.random() < 0.012)):
                     role = "Giáo viên" if u.kind != "phong" else "Chuyên viên"
                     self._add(self.factory.new_person(u, role, age=rng.uniform(21.5, 27), hire_window=window))
+            self._planned_changes(q)
         status: dict[int, str] = {}
         for unit_code in sorted(self.roster):
             for pid in self.roster[unit_code]:
@@ -1561,6 +1562,45 @@ class DemoProvince:
             status[p.pid] = STATUS_QUIT
             self.departing.add(p.pid)
         return status
+
+    def _planned_changes(self, q: Quarter) -> None:
+        """Changes the analysts' example queries look for (docs/warehouse.md), each
+        quarter after the first, on their own random stream: a few teachers
+        promoted to a higher grade their qualification allows (nâng ngạch; the
+        step and coefficient follow the new grade's group), and one teacher
+        transferred from a Giồng Trôm school to a Ba Tri school of the same level
+        when the catalog has both districts."""
+        rng = sub_rng(self.seed, "planned-changes", q.key)
+        infos = grade_infos()
+        active = sorted(pid for pids in self.roster.values() for pid in pids)
+        promotions: list[tuple[int, str]] = []
+        for pid in active:
+            p = self.persons[pid]
+            here = infos[p.grade]
+            if p.role != "Giáo viên" or not here.is_teacher:
+                continue
+            higher = sorted(
+                (g for g in infos.values() if g.is_teacher and g.cap_hoc == here.cap_hoc
+                 and g.group.step1 > here.group.step1 and g.min_trinh_do is not None
+                 and qual_rank(g.min_trinh_do) <= qual_rank(p.trinh_do)),
+                key=lambda g: g.group.step1,
+            )
+            if higher:
+                promotions.append((pid, higher[0].code))
+        for pid, code in rng.sample(promotions, min(len(promotions), max(1, round(len(promotions) * 0.02)))):
+            self.persons[pid].grade = code
+        by_district: dict[str, list[Unit]] = defaultdict(list)
+        for u in self.units:
+            if u.kind == "truong":
+                by_district[u.huyen].append(u)
+        targets = by_district.get("Ba Tri", [])
+        movers = [pid for u in by_district.get("Giồng Trôm", []) for pid in self.roster[u.code]
+                  if self.persons[pid].role == "Giáo viên"
+                  and any(t.cap_hoc == u.cap_hoc for t in targets)]
+        if movers:
+            p = self.persons[rng.choice(sorted(movers))]
+            level = self.unit_by_code[p.unit].cap_hoc
+            self._move(p, rng.choice([t.code for t in targets if t.cap_hoc == level]))
 
     def drift_identities(self, qi: int, q: Quarter, rng: random.Random, hidden: set[int]) -> set[int]:
         """Permanent name or birth-date changes of a few persons seen last quarter."""

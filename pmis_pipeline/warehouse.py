@@ -19,6 +19,8 @@ schema module (never from data) are formatted into statements.
 from __future__ import annotations
 
 import fcntl
+import functools
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pmis_pipeline import schema
+from pmis_pipeline import schema, stats
 from pmis_pipeline.catalog import UNIT_COLUMNS
 from pmis_pipeline.files import copy_atomically
 from pmis_pipeline.textnorm import blank_sql
@@ -44,6 +46,7 @@ def _record_columns_ddl() -> str:
     return ",\n".join(cols)
 
 
+@functools.cache
 def ddl() -> str:
     """The whole DDL of the build database (idempotent)."""
     units = ",\n".join(f"    {c} VARCHAR" for c in UNIT_COLUMNS)
@@ -261,6 +264,7 @@ FROM core.unit_compliance;
 CREATE OR REPLACE VIEW payments AS
 SELECT quarter, payee, payee_type, item, n_records, rate_vnd, amount_vnd, payee_name FROM core.payments;
 """
+VIEWS += stats.views_ddl()  # reference tables, person history, statistics
 
 
 def _filled_sql(key: str) -> str:
@@ -339,15 +343,19 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
     emptied and recreated. Nothing is lost: the quarter assets carry
     ``SCHEMA_VERSION`` as their code version, so Dagster marks every quarter
     stale and the automation rebuilds them from the archive, in order."""
+    text = ddl()
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]  # views and reference data change without a version bump
     has_meta = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'core' AND table_name = 'meta'"
     ).fetchone()[0]
     if has_meta:
-        row = con.execute("SELECT value FROM core.meta WHERE key = 'schema_version'").fetchone()
-        if row is None or row[0] != str(SCHEMA_VERSION):
+        meta = dict(con.execute("SELECT key, value FROM core.meta").fetchall())
+        if meta.get("schema_version") == str(SCHEMA_VERSION) and meta.get("ddl") == digest:
+            return  # up to date: nothing to do on this connection
+        if meta.get("schema_version") != str(SCHEMA_VERSION):
             con.execute("DROP SCHEMA core CASCADE")
-    con.execute(ddl())
-    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+    con.execute(text)
+    con.execute("INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?), ('ddl', ?)", [str(SCHEMA_VERSION), digest])
 
 
 def replace_units(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> None:
