@@ -43,8 +43,8 @@ def _document_asset(name: str, deps: list, description: str, check_specs=()):
     )
 
 
-def _state(pmis: PmisResource, con, quarter: str) -> outputs.DocumentState:
-    settings = pmis.settings()
+def document_state(settings, con, quarter: str) -> outputs.DocumentState:
+    """Drafts before the deadline; what is due depends on the files received."""
     received, readable = outputs.file_counts(con, quarter)
     return outputs.DocumentState(
         deadline=quarter_deadline(settings, quarter),
@@ -72,7 +72,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         data = outputs.feedback_inputs(con, quarter)
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
     headers = {f.key: f.header for f in schema.FIELDS}
     written, notices = [], 0
     with outputs.staged(folder, outputs.FEEDBACK) as stage:
@@ -120,7 +120,7 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
     folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         data = outputs.review_inputs(con, quarter)
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
     written = []
     with outputs.staged(folder, outputs.REVIEW) as stage:
         if state.review_due:
@@ -152,7 +152,7 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
     settings = pmis.settings()
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
         table = outputs.compliance_table(con, quarter)
     written = []
     with outputs.staged(folder, outputs.ANNOUNCEMENT) as stage:
@@ -196,7 +196,7 @@ def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     signers = settings.documents
     with pmis.build_db(read_only=True) as con:
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
         lines, officers = outputs.payment_inputs(con, quarter)
     total = int(lines["amount_vnd"].sum() or 0)
     written, problems = [], []

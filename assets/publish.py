@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.documents import DOCUMENTS
+from assets.reports import REPORTS
 from assets.inputs import unit_catalog
 from assets.resources import PmisResource
 from assets.warehouse import SPECS, WRITER_POOL
@@ -13,7 +14,7 @@ from pmis_pipeline import warehouse
     group_name="warehouse",
     kinds={"duckdb"},
     # after the quarter's tables and documents (a run publishes last); the units view comes from the catalog
-    deps=[*(spec.key for spec in SPECS), *(d.key for d in DOCUMENTS), unit_catalog.key],
+    deps=[*(spec.key for spec in SPECS), *(d.key for d in (*DOCUMENTS, *REPORTS)), unit_catalog.key],
     pool=WRITER_POOL,
     description=(
         "Tệp cho người phân tích (data/warehouse/pmis.duckdb, chỉ đọc): bản sao của kho, thay thế nguyên tử "

@@ -36,6 +36,7 @@ from assets.documents import DOCUMENTS
 from assets.inputs import deadlines, inbox, pipeline_config, unit_catalog
 from assets.partitions import KEYS, quarter_keys
 from assets.publish import analyst_warehouse
+from assets.reports import REPORTS
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, SPECS
 from pmis_pipeline import inputs
@@ -51,7 +52,7 @@ ACTIVE = [
     dg.DagsterRunStatus.CANCELING,
 ]
 
-QUARTER_ASSETS: list[dg.AssetKey] = [spec.key for spec in SPECS] + [d.key for d in DOCUMENTS]
+QUARTER_ASSETS: list[dg.AssetKey] = [spec.key for spec in SPECS] + [d.key for d in (*DOCUMENTS, *REPORTS)]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from assets.resources import PmisResource
 from checks.expectations import run_suite
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
 from pmis_pipeline import quarter as quarter_build
-from pmis_pipeline import warehouse
+from pmis_pipeline import outputs, warehouse
 from pmis_pipeline.faults import checkpoint
 from pmis_pipeline.markdown import md_table
 
@@ -109,6 +109,9 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
             [quarter],
         )
     checkpoint("quarter_committed")
+    if failed:  # documents for signature describe only quarters whose blocking checks passed
+        withdrawn = outputs.withdraw_signable(outputs.quarter_reports(settings.paths.reports, quarter))
+        context.log.error(f"{quarter}: blocking checks failed ({', '.join(failed)}); {len(withdrawn)} signable documents withdrawn")
     load.seconds["read"] = round(read.seconds, 3)
     load.seconds["write_and_check"] = round(time.perf_counter() - started, 3)
     metadata = _metadata(read, load, per_unit)
