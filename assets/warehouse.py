@@ -14,8 +14,8 @@ import time
 import dagster as dg
 import polars as pl
 
-from assets.inputs import deadlines, inbox, pipeline_config, unit_catalog
-from assets.partitions import ALL_LATER, LATER_SAME_YEAR, SAME_AND_NEXT, quarterly_partitions
+from assets.inputs import deadlines, inbox, payment_confirmations, pipeline_config, unit_catalog
+from assets.partitions import ALL_LATER, LATER_SAME_YEAR, STAFF_READERS, quarterly_partitions
 from assets.resources import PmisResource
 from checks.expectations import run_suite
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
@@ -60,7 +60,7 @@ SPECS = [
         "record_issues",
         "Mọi lỗi và cảnh báo của từng hồ sơ trong quý (quy tắc từng hồ sơ, bộ kiểm tra Great Expectations, "
         "trùng mã, thay đổi nhân thân so với quý trước), hồ sơ bị mất so với quý trước, đề xuất danh mục.",
-        [dg.AssetDep("staff", partition_mapping=SAME_AND_NEXT), unit_catalog.key, pipeline_config.key],
+        [dg.AssetDep("staff", partition_mapping=STAFF_READERS), unit_catalog.key, pipeline_config.key],
     ),
     _spec(
         "unit_compliance",
@@ -71,8 +71,14 @@ SPECS = [
     _spec(
         "payments",
         "Các dòng chi kinh phí nhập liệu SREM của quý: mỗi hồ sơ được chi một lần trong năm, ở quý đầu tiên "
-        "hồ sơ đúng (không có lỗi).",
-        [dg.AssetDep("record_issues", partition_mapping=LATER_SAME_YEAR), unit_catalog.key, pipeline_config.key],
+        "hồ sơ đúng (không có lỗi). Đơn vị có số hồ sơ tăng bất thường bị tạm giữ cho đến khi Sở xác nhận.",
+        [
+            dg.AssetDep("record_issues", partition_mapping=LATER_SAME_YEAR),
+            dg.AssetDep("staff", partition_mapping=STAFF_READERS),
+            unit_catalog.key,
+            pipeline_config.key,
+            payment_confirmations.key,
+        ],
     ),
 ]
 
@@ -184,6 +190,7 @@ def _metadata(read: quarter_build.QuarterRead, load: quarter_build.QuarterLoad, 
         },
         "payments": {
             "paid_records": load.paid.height,
+            "units_held": int((~load.holds["confirmed"]).sum()) if load.holds.height else 0,
             "total_vnd": int(lines["amount_vnd"].sum() or 0),
             **{f"total_{r['payee_type']}_vnd": int(r["amount_vnd"]) for r in by_type.iter_rows(named=True)},
             "lines": dg.MetadataValue.md(md_table(lines.drop("quarter"))),

@@ -266,6 +266,21 @@ def payments_consistent(con, quarter, settings) -> dg.AssetCheckResult:
     )
 
 
+def plausible_counts(con, quarter, settings) -> dg.AssetCheckResult:
+    holds = warehouse.fetch_frame(con, "SELECT * FROM core.payment_holds WHERE quarter = ? ORDER BY reporting_unit", [quarter])
+    held = holds.filter(~pl.col("confirmed"))
+    return dg.AssetCheckResult(
+        passed=held.height == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "units_held": held.height,
+            "units_confirmed": holds.height - held.height,
+            "records_held": int(held["n_records"].sum() or 0),
+            "holds": dg.MetadataValue.md(md_table(holds.drop("quarter"))),
+        },
+    )
+
+
 QUARTER_CHECKS: tuple[QuarterCheck, ...] = (
     QuarterCheck(
         "submissions", "rejected_files", False,
@@ -308,6 +323,13 @@ QUARTER_CHECKS: tuple[QuarterCheck, ...] = (
         "The Great Expectations column suite (built from the schema) on the quarter's records: every "
         "expectation with its unexpected count. Warns when any fails.",
         expectations,
+    ),
+    QuarterCheck(
+        "payments", "plausible_counts", False,
+        "Record counts are plausible: a unit whose count jumps far beyond its previous quarter (or beyond what its "
+        "schools could employ) has its payment held until the Department confirms the count in "
+        "catalog/payment_confirmations.csv. Warns; the rest of the quarter is paid.",
+        plausible_counts,
     ),
     QuarterCheck(
         "payments", "payments_consistent", True,

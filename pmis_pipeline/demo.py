@@ -1378,10 +1378,11 @@ class Defect:
     field: str
     rule: str
     note: str = ""
+    severity_override: Severity | None = None
 
     @property
     def severity(self) -> Severity:
-        return RULE_SEVERITY[self.rule]
+        return self.severity_override or RULE_SEVERITY[self.rule]
 
 
 class DemoProvince:
@@ -2182,13 +2183,19 @@ class DemoProvince:
         units_of = defaultdict(set)
         for row in rows:
             units_of[row.record.ma_cb].add(row.reporting_unit)
+        # who carried each code last quarter (the generator's own resolved rows of the previous quarter)
+        carried_before = {(row.reporting_unit, row.record.ma_cb) for row in self.previous_rows} if self._follows_previous(q) else set()
         for row in rows:
             if per_file[(id(row.file), row.record.ma_cb)] > 1:
                 out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, "ma_cb",
                                   "duplicate_ma_cb", "same ma_cb twice in one file"))
-            if len(units_of[row.record.ma_cb]) > 1:
+            units = units_of[row.record.ma_cb]
+            if len(units) > 1:
+                owners = {u for u in units if (u, row.record.ma_cb) in carried_before}
+                owner_only = owners == {row.reporting_unit}  # the unit that alone carried them: a warning
                 out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, "ma_cb",
-                                  "duplicate_across_units", "sent by " + ", ".join(sorted(units_of[row.record.ma_cb]))))
+                                  "duplicate_across_units", "sent by " + ", ".join(sorted(units)),
+                                  "warning" if owner_only else None))
         prev_q = q.previous()
         if self._follows_previous(q):
             before: dict[str, list[StaffRow]] = defaultdict(list)

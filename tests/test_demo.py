@@ -245,7 +245,9 @@ def test_defects_cover_every_rule(demo):
     defects = truth(data, "defects.csv")
     assert {d["rule"] for d in defects} == set(RULE_SEVERITY)
     for d in defects:
-        assert d["severity"] == RULE_SEVERITY[d["rule"]]
+        # the unit that alone carried a person last quarter gets a warning when another unit sends them too
+        allowed = {RULE_SEVERITY[d["rule"]]} | ({"warning"} if d["rule"] == "duplicate_across_units" else set())
+        assert d["severity"] in allowed
         assert d["field"] in schema.KEYS or (d["field"] == "" and d["rule"] == "lost_record"), d
     named = {d["rule"]: d["field"] for d in defects}
     assert named["past_retirement_age"] == "tinh_trang"
