@@ -13,6 +13,7 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
+from assets import metadata as meta
 from assets.inputs import deadlines, pipeline_config
 from assets.partitions import quarterly_partitions
 from assets.resources import PmisResource
@@ -24,7 +25,6 @@ from pmis_pipeline.documents.feedback import write_feedback_workbook, write_not_
 from pmis_pipeline.documents.payments import write_district_contracts, write_payment_summary, write_receipt_list
 from pmis_pipeline.documents.review import write_department_review
 from pmis_pipeline.inputs import quarter_deadline
-from pmis_pipeline.markdown import md_table
 
 GROUP = "documents"
 
@@ -55,8 +55,18 @@ def document_state(settings, con, quarter: str) -> outputs.DocumentState:
 
 
 def _files_metadata(folder, paths) -> dict:
-    rows = pl.DataFrame({"file": [str(p.relative_to(folder)) for p in sorted(paths)]}, schema={"file": pl.Utf8})
-    return {"files": len(rows), "folder": dg.MetadataValue.path(str(folder)), "list": dg.MetadataValue.md(md_table(rows))}
+    """How many files, where, and a link to each on the local reports server (when it runs)."""
+    names = [str(p.relative_to(folder)) for p in sorted(paths)]
+    out = {"Số tệp": len(names), "Thư mục": dg.MetadataValue.path(str(folder))}
+    quarter = folder.name
+    links = [(name, meta.reports_link(quarter, *name.split("/"))) for name in names]
+    if links and all(link for _, link in links):
+        out["Tải về"] = dg.MetadataValue.md(
+            "\n".join(f"- [{name}]({link['Mở trong trình duyệt'].value})" for name, link in links)
+        )
+    else:
+        out["Các tệp"] = meta.table(pl.DataFrame({"file": names}, schema={"file": pl.Utf8}), {"file": "Tệp"})
+    return {**out, **meta.reports_link(quarter, "index.html")}
 
 
 @_document_asset(
@@ -106,7 +116,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
                 settings=settings.documents,
             )
             written.append(folder / path.relative_to(stage))
-    return dg.MaterializeResult(metadata={**_files_metadata(folder, written), "not_received_notices": notices})
+    return dg.MaterializeResult(metadata={**_files_metadata(folder, written), "Thông báo chưa gửi": notices})
 
 
 @_document_asset(
@@ -135,8 +145,8 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
     return dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
-            "catalog_proposals": data["proposals"].height,
-            "rejected_files": data["rejected"].height,
+            "Đề xuất sửa danh mục": data["proposals"].height,
+            "Tệp bị từ chối": data["rejected"].height,
         }
     )
 
@@ -166,9 +176,9 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
     return dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
-            "draft": state.draft,
-            "deadline": str(state.deadline),
-            "reason": "" if written else "chưa có tệp đọc được và chưa đến hạn nộp",
+            "Bản dự thảo": state.draft,
+            "Hạn nộp": meta.date_vi(state.deadline),
+            "Ghi chú": "" if written else "chưa lập: chưa có tệp đọc được và chưa đến hạn nộp",
         }
     )
 
@@ -185,8 +195,8 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
             asset="payment_documents",
             blocking=True,
             partitions_def=quarterly_partitions,
-            description="Every amount in words, read back from the written files, equals its figure; otherwise "
-            "no file is put in place.",
+            description="Số tiền bằng chữ, đọc lại từ các tệp vừa lập, khớp với số; nếu không khớp thì không đặt "
+            "chứng từ vào chỗ.",
         )
     ],
 )
@@ -228,15 +238,16 @@ def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
     yield dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
-            "draft": state.draft,
-            "total_vnd": total,
-            "reason": "" if written else "không có hồ sơ nào được chi trong quý",
+            "Bản dự thảo": state.draft,
+            "Tổng chi (đồng)": total,
+            "Ghi chú": "" if written else "không lập: không có hồ sơ nào được chi trong quý",
         }
     )
     yield dg.AssetCheckResult(
         check_name="amounts_in_words",
         passed=not problems,
-        metadata={"documents_checked": len(written)},
+        description=f"Đã đọc lại {len(written)} chứng từ: số tiền bằng chữ khớp với số." if written else "Không có chứng từ.",
+        metadata={"Số chứng từ đã đọc lại": len(written)},
     )
 
 

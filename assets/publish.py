@@ -32,11 +32,11 @@ def analyst_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
         context.log.warning(f"quarters held back (blocking checks failed): {', '.join(outcome['held_back'])}")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(paths.published_db)),
-            "size_mb": round(paths.published_db.stat().st_size / 1e6, 2),
-            "staff_rows_all_quarters": staff_rows,
-            "quarters_loaded": quarters,
-            "quarters_published": ", ".join(outcome["published"]),
-            "quarters_held_back": ", ".join(outcome["held_back"]) or "—",
+            "Tệp": dg.MetadataValue.path(str(paths.published_db)),
+            "Dung lượng (MB)": round(paths.published_db.stat().st_size / 1e6, 2),
+            "Số hồ sơ (mọi quý)": staff_rows,
+            "Số quý": quarters,
+            "Các quý được công bố": ", ".join(outcome["published"]),
+            "Các quý giữ bản cũ (kiểm tra chặn không đạt)": ", ".join(outcome["held_back"]) or "—",
         }
     )

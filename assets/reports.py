@@ -4,6 +4,7 @@ quarter's checked tables, and are verified before they are put in place."""
 
 import dagster as dg
 
+from assets import metadata as meta
 from assets.documents import document_state
 from assets.inputs import pipeline_config
 from assets.partitions import SAME_AND_NEXT, quarterly_partitions
@@ -33,7 +34,7 @@ GROUP = "reports"
             asset="statistical_report",
             blocking=True,
             partitions_def=quarterly_partitions,
-            description="Every table of the statistical report sums back to the quarter's staff rows.",
+            description="Mỗi bảng của báo cáo thống kê cộng lại đúng bằng số hồ sơ của quý.",
         )
     ],
 )
@@ -56,13 +57,17 @@ def statistical_report(context: dg.AssetExecutionContext, pmis: PmisResource):
             written.append(folder / write_statistics(stage / f"thong-ke-{quarter}.xlsx", figures).name)
     yield dg.MaterializeResult(
         metadata={
-            "workbook": dg.MetadataValue.path(str(written[0])) if written else "chưa lập: chưa có tệp và chưa đến hạn",
-            "staff_rows": figures.n_staff,
-            "persons": figures.n_persons,
-            "previous_quarter": figures.previous_quarter or "—",
+            "Tệp": dg.MetadataValue.path(str(written[0])) if written else "chưa lập: chưa có tệp và chưa đến hạn",
+            "Số hồ sơ": figures.n_staff,
+            "Số người": figures.n_persons,
+            "So với quý": figures.previous_quarter or "—",
+            **(meta.reports_link(quarter, written[0].name) if written else {}),
         }
     )
-    yield dg.AssetCheckResult(check_name="statistics_reconcile", passed=True, metadata={"staff_rows": figures.n_staff})
+    yield dg.AssetCheckResult(
+        check_name="statistics_reconcile", passed=True,
+        description=f"Mọi bảng cộng lại đúng {figures.n_staff} hồ sơ.", metadata={"Số hồ sơ": figures.n_staff},
+    )
 
 
 @dg.asset(
@@ -83,7 +88,7 @@ def statistical_report(context: dg.AssetExecutionContext, pmis: PmisResource):
             asset="srem_export",
             blocking=True,
             partitions_def=quarterly_partitions,
-            description="The export folder matches its manifest (every file, size, sha256, row count).",
+            description="Thư mục dữ liệu gửi SREM khớp với manifest.json (từng tệp, kích thước, sha256, số dòng).",
         )
     ],
 )
@@ -95,8 +100,8 @@ def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
         (n_staff,) = con.execute("SELECT count(*) FROM core.staff_rows WHERE quarter = ?", [quarter]).fetchone()
     if n_staff == 0:
         outputs.remove_folder(target)
-        yield dg.MaterializeResult(metadata={"folder": "không xuất: quý chưa có hồ sơ nào", "files": 0, "records": 0})
-        yield dg.AssetCheckResult(check_name="export_verified", passed=True, metadata={"files": 0})
+        yield dg.MaterializeResult(metadata={"Thư mục": "không xuất: quý chưa có hồ sơ nào", "Số tệp": 0, "Số hồ sơ": 0})
+        yield dg.AssetCheckResult(check_name="export_verified", passed=True, description="Không có gì để xuất.")
         return
 
     def build(folder):
@@ -111,12 +116,15 @@ def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
     files = manifest.get("files", [])
     yield dg.MaterializeResult(
         metadata={
-            "folder": dg.MetadataValue.path(str(target)),
-            "files": len(files),
-            "records": next((f["rows"] for f in files if f.get("kind") == "submission"), 0),
+            "Thư mục": dg.MetadataValue.path(str(target)),
+            "Số tệp": len(files),
+            "Số hồ sơ": next((f["rows"] for f in files if f.get("kind") == "submission"), 0),
         }
     )
-    yield dg.AssetCheckResult(check_name="export_verified", passed=True, metadata={"files": len(files)})
+    yield dg.AssetCheckResult(
+        check_name="export_verified", passed=True,
+        description=f"{len(files)} tệp khớp với manifest.json.", metadata={"Số tệp": len(files)},
+    )
 
 
 REPORTS = [statistical_report, srem_export]
