@@ -132,9 +132,16 @@ def _mb(n: int) -> str:
 @contextlib.contextmanager
 def _folder_lock(folder: Path, shared: bool) -> Iterator[None]:
     """Backups and pruning hold the folder exclusively; verify and restore share it.
-    A file system without locks (some USB disks) is used without one."""
+    A file system without locks (some USB disks), or a read-only one to read
+    from, is used without one."""
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if shared and exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            yield
+            return
+        raise
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
@@ -366,8 +373,9 @@ def backup(
         if repaired:
             progress(f"copied again {repaired} archived file(s) that were damaged in {folder.name}/")
             problems = verify_snapshot(final)
-        if problems:
-            raise BackupError(f"snapshot {final} does not read back: {problems[0]} ({len(problems)} problem(s))")
+        if problems:  # a disk that does not keep what is written: no snapshot rather than a bad one
+            shutil.rmtree(final, ignore_errors=True)
+            raise BackupError(f"snapshot {name} did not read back from {folder}, not kept: {problems[0]} ({len(problems)} problem(s))")
         progress(f"verified: {len(files)} files and {len(objects)} archived files read back with their sha256")
 
         removed, removed_objects = prune(folder, keep, protect=name)
