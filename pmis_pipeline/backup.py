@@ -623,8 +623,9 @@ def restore(
 ) -> RestoreSummary:
     """Verify a snapshot, then bring it back into the data folder ``target``:
     the published warehouse (also as the build database the pipeline goes on
-    from), the archive, the catalog and the configuration. The inbox is left
-    empty (every file is in the archive); a non-empty ``target`` is refused
+    from), the archive, the catalog and the configuration. The inbox gets an
+    empty folder per archived quarter (every file is in the archive; and
+    ``./run up`` never writes the demo over it); a non-empty ``target`` is refused
     unless ``force`` (its warehouse, catalog and configuration are moved aside)."""
     progress = progress or _quiet
     started = time.perf_counter()
@@ -675,6 +676,8 @@ def restore(
                 rel = path.relative_to(staging)
                 (target / rel).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(path, target / rel)
+            for quarter in meta.get("archive", {}).get("quarters", []):  # where the clerk puts the next files
+                (target / "inbox" / quarter).mkdir(parents=True, exist_ok=True)
             (target / "inbox").mkdir(exist_ok=True)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -716,6 +719,17 @@ def rebuild_quarters(data: Path, today: date | None = None) -> list[str]:
     return sorted(quarters)
 
 
+def rebuild_preflight(source: Path, target: Path) -> None:
+    """Refuse a rebuild that cannot go on, before anything is written."""
+    source, target = Path(source).resolve(), Path(target).resolve()
+    if source == target:
+        raise BackupError("rebuild into another folder than the one it reads")
+    if not is_empty_data_folder(target):
+        raise BackupError(f"{target} is not empty: a rebuild writes into a fresh data folder")
+    if not Paths(source).units_csv.is_file():
+        raise BackupError(f"{Paths(source).units_csv} does not exist: a rebuild needs the unit catalog")
+
+
 def rebuild(
     source: Path,
     target: Path,
@@ -732,13 +746,8 @@ def rebuild(
     progress = progress or _quiet
     started = time.perf_counter()
     source, target = Path(source).resolve(), Path(target).resolve()
-    if source == target:
-        raise BackupError("rebuild into another folder than the one it reads")
-    if not is_empty_data_folder(target):
-        raise BackupError(f"{target} is not empty: a rebuild writes into a fresh data folder")
+    rebuild_preflight(source, target)
     src = Paths(source)
-    if not src.units_csv.is_file():
-        raise BackupError(f"{src.units_csv} does not exist: a rebuild needs the unit catalog")
     manifest = read_manifest_bytes(src.archive / "manifest.jsonl")
     needed = manifest_objects(manifest)
     dst = Paths(target)

@@ -218,7 +218,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def _dagster_runner(source: Path, target: Path, quarters: list[str]):
     """Build one quarter / publish with real in-process Dagster runs on ``target``
     (the sensor's selection: the quarter's tables with their checks, and its documents)."""
-    import logging
+    from pmis_pipeline.backup import BackupError
 
     saved = os.environ.get("PMIS_DATA_DIR")
     os.environ["PMIS_DATA_DIR"] = str(source)  # the partitions are the configured ones (the same config.toml)
@@ -238,12 +238,13 @@ def _dagster_runner(source: Path, target: Path, quarters: list[str]):
             os.environ["PMIS_DATA_DIR"] = saved
     outside = [q for q in quarters if q not in KEYS]
     if outside:
-        raise ValueError(
+        raise BackupError(
             f"the archive holds {', '.join(outside)}, outside the quarters this code location offers "
             f"({KEYS[0]}..{KEYS[-1]}): widen [partitions] in config.toml"
         )
-    logging.getLogger("dagster").setLevel(logging.WARNING)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # a failure is reported below in one line; PMIS_DEBUG=1 shows Dagster's own log
+    level = "WARNING" if os.environ.get("PMIS_DEBUG") else "CRITICAL"
+    quiet = {"loggers": {"console": {"config": {"log_level": level}}}}
     resources = {"pmis": PmisResource(data_dir=str(target))}
     instance = dg.DagsterInstance.ephemeral()
 
@@ -252,23 +253,29 @@ def _dagster_runner(source: Path, target: Path, quarters: list[str]):
             ALL_ASSETS, partition_key=partition_key, selection=selection, resources=resources,
             instance=instance, run_config=quiet, raise_on_error=False,
         )
-        if not result.success:
-            failures = result.get_step_failure_events()
-            detail = failures[0].step_failure_data.error.message.strip().splitlines()[0] if failures and failures[0].step_failure_data.error else "a blocking check failed"
-            step = failures[0].step_key if failures else "?"
-            raise RuntimeError(f"{what}: the run failed at {step}: {detail}")
+        if result.success:
+            return
+        failures = result.get_step_failure_events()
+        if not failures:
+            raise BackupError(f"{what}: the run failed (a blocking check did not pass; PMIS_DEBUG=1 shows the run's log)")
+        error = failures[0].step_failure_data.error
+        while error is not None and error.cause is not None:  # the user code's own error, not Dagster's wrapper
+            error = error.cause
+        detail = error.message.strip().splitlines()[0] if error is not None else "no detail"
+        raise BackupError(f"{what}: the run failed at {failures[0].step_key}: {detail}")
 
     return (lambda quarter: run(QUARTER_ASSETS, quarter, quarter)), (lambda: run([analyst_warehouse.key], None, "publish"))
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
     """Rebuild the whole warehouse from the archive (and the catalog, deadlines and config.toml) alone."""
-    from pmis_pipeline.backup import rebuild, rebuild_quarters
+    from pmis_pipeline.backup import rebuild, rebuild_preflight, rebuild_quarters
 
     source = Path(args.from_).resolve() if args.from_ else data_dir()
     target = Path(args.to).resolve()
+    rebuild_preflight(source, target)
     quarters = rebuild_quarters(source)
-    print(f"pmis rebuild: {source} -> {target}: {len(quarters)} quarter(s) from the archive", flush=True)
+    print(f"pmis rebuild: {source} -> {target}: {len(quarters)} quarter(s) (the archive's and the configured range)", flush=True)
     run_quarter, publish = _dagster_runner(source, target, quarters)
     summary = rebuild(source, target, run_quarter, publish, progress=_progress)
     print(

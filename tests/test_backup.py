@@ -162,6 +162,7 @@ def test_a_deleted_data_folder_comes_back_from_a_backup_and_rebuilds_to_the_same
     assert (data / "config.toml").read_bytes() == (source / "config.toml").read_bytes()
     assert (data / "warehouse" / "build.duckdb").read_bytes() == published.read_bytes()  # the pipeline goes on from it
     assert files_under(data / "inbox") == []
+    assert sorted(p.name for p in (data / "inbox").iterdir()) == list(QUARTERS)  # ./run up writes no demo over it
 
     again = tmp_path / "again"
     assert main(["rebuild", "--from", str(data), "--to", str(again)]) == 0
@@ -327,3 +328,16 @@ def test_backup_errors_are_one_line(tmp_path, capsys):
     assert "holds no backup snapshot" in capsys.readouterr().err
     assert main(["restore", "--from", str(tmp_path), "--to", str(tmp_path / "d")]) == 1
     assert "holds no backup snapshot" in capsys.readouterr().err
+
+
+def test_a_rebuild_whose_quarter_fails_says_why_in_one_line(original, tmp_path, capsys):
+    source, _ = original
+    data = tmp_path / "data"
+    shutil.copytree(source, data, ignore=shutil.ignore_patterns("*.lock", "reports", "demo-truth", "*.duckdb"))
+    (data / "catalog" / "deadlines.csv").write_text("quarter,deadline\n2009-Q1,20/4/2009\n", encoding="utf-8")
+    assert main(["rebuild", "--from", str(data), "--to", str(tmp_path / "new")]) == 1
+    captured = capsys.readouterr()
+    assert "[1/2]" not in captured.out and "Traceback" not in captured.err + captured.out
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("pmis rebuild: error: 2009-Q1: the run failed at quarter_warehouse: ValueError: ")
+    assert "deadlines.csv: line 2" in captured.err
