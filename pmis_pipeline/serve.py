@@ -59,6 +59,7 @@ INLINE = {".html", ".htm", ".pdf", ".txt", ".png", ".jpg", ".jpeg", ".svg"}
 #: Pages may load nothing from anywhere: inline styles and inline SVG only.
 PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 CHUNK = 1 << 16
+NOT_FOUND_TEXT = "Không có tệp này trong thư mục báo cáo (tệp có thể đã được lập lại dưới tên khác: mở lại trang của quý)."
 
 
 def report_url(base: str, path_relative_to_reports: str | PurePosixPath | os.PathLike) -> str:
@@ -92,9 +93,9 @@ class ReadOnlyHandler(BaseHTTPRequestHandler):
     sys_version = ""
     protocol_version = "HTTP/1.1"
     error_content_type = "text/html; charset=utf-8"
-    error_message_format = (
+    error_message_format = (  # http.server's own errors (malformed requests); ours go through _error
         '<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>%(code)d</title></head>'
-        "<body><h1>%(code)d</h1><p>%(message)s</p></body></html>"
+        "<body><h1>%(code)d %(message)s</h1><p>%(explain)s</p></body></html>"
     )
 
     # -------------------------------------------------------------- methods
@@ -105,16 +106,31 @@ class ReadOnlyHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:  # noqa: N802
         self._send(body=False)
 
-    def _refuse_method(self) -> None:
-        self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
-        text = "Chỉ được xem và tải về (GET, HEAD); thư mục báo cáo không nhận ghi.".encode()
-        self.send_header("Allow", "GET, HEAD")
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(text)))
+    def _error(self, status: HTTPStatus, text: str, headers: dict[str, str] | None = None) -> None:
+        """A short Vietnamese page (the status line itself stays ASCII, as HTTP wants)."""
+        body = (
+            f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>{status.value}</title></head>'
+            f"<body><h1>{status.value}</h1><p>{text}</p></body></html>"
+        ).encode()
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", PAGE_POLICY)
         self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(text)
+        if self.command != "HEAD":
+            self.wfile.write(body)
         self.close_connection = True
+
+    def _refuse_method(self) -> None:
+        self._error(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            "Chỉ được xem và tải về (GET, HEAD); thư mục báo cáo không nhận ghi.",
+            {"Allow": "GET, HEAD"},
+        )
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _refuse_method  # noqa: N815
     do_PROPFIND = do_MKCOL = do_COPY = do_MOVE = do_LOCK = do_UNLOCK = _refuse_method  # noqa: N815
@@ -160,7 +176,7 @@ class ReadOnlyHandler(BaseHTTPRequestHandler):
         except UnicodeDecodeError:
             path = None
         if path is None:
-            self.send_error(HTTPStatus.NOT_FOUND, "Không có tệp này trong thư mục báo cáo.")
+            self._error(HTTPStatus.NOT_FOUND, NOT_FOUND_TEXT)
             return
         if path.is_dir():  # /2009-Q1 -> /2009-Q1/ (relative links resolve against the folder)
             split = urlsplit(self.path)
@@ -173,7 +189,7 @@ class ReadOnlyHandler(BaseHTTPRequestHandler):
         try:
             fh = path.open("rb")
         except OSError:
-            self.send_error(HTTPStatus.NOT_FOUND, "Không có tệp này trong thư mục báo cáo.")
+            self._error(HTTPStatus.NOT_FOUND, NOT_FOUND_TEXT)
             return
         with fh:
             stat = os.fstat(fh.fileno())
@@ -219,7 +235,7 @@ class ReportsServer(ThreadingHTTPServer):
 def _watch_parent(pid: int, server: ReportsServer) -> None:
     """Stop when the process that started us is gone (``./run up`` killed hard)."""
     while True:
-        time.sleep(2)
+        time.sleep(0.5)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

@@ -150,14 +150,15 @@ class QuarterFile:
 
 def quarter_files(folder: Path) -> list[QuarterFile]:
     """Every document present in ``folder`` (not the page itself, not hidden
-    files or staging folders), with its PDF copy when ``pmis render`` made one."""
+    files, staging folders or symbolic links), with its PDF copy when ``pmis
+    render`` made one."""
     if not folder.is_dir():
         return []
     found: dict[PurePosixPath, os.stat_result] = {}
     for path in sorted(folder.rglob("*")):
         rel = PurePosixPath(path.relative_to(folder).as_posix())
-        if any(part.startswith((".", "~$")) for part in rel.parts) or not path.is_file():
-            continue
+        if any(part.startswith((".", "~$")) for part in rel.parts) or path.is_symlink() or not path.is_file():
+            continue  # hidden, staging, Excel's lock files; links (the server may refuse them)
         if rel == PurePosixPath(PAGE_NAME):
             continue
         found[rel] = path.stat()
