@@ -355,7 +355,13 @@ svg .lim { fill: #c53030; font-size: 11px; }
 footer { margin-top: 30px; color: var(--mute); font-size: 13px; border-top: 1px solid var(--line); padding-top: 8px; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
-  body { max-width: none; padding: 0; font-size: 11pt; }
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  h1 { font-size: 16pt; } h2 { font-size: 13pt; margin-top: 14pt; } h3 { font-size: 11pt; }
+  table { font-size: 8.5pt; } th, td { padding: 2px 4px; }
+  .note, .file { font-size: 8pt; }
+  .card { padding: 3px 8px; min-width: 0; } .card b { font-size: 14pt; }
+  .badge { font-size: 8pt; padding: 0 4px; }
+  ul.grid { columns: 3; font-size: 8.5pt; }
   nav { display: none; }
   a { color: inherit; text-decoration: none; }
   h2, h3 { break-after: avoid; }
@@ -545,10 +551,13 @@ def _summary(statuses: Sequence[UnitStatus]) -> dict[str, int]:
 
 def summary_line(counts: Mapping[str, int], draft: bool) -> str:
     """One line for the list of quarters: "Đã gửi 40/49 đơn vị (đúng hạn 35, trễ hạn 5); ..."."""
-    text = (
-        f"Đã gửi {counts['sent']}/{counts['units']} đơn vị (đúng hạn {counts['on_time']}, trễ hạn {counts['late']}); "
-        f"bị từ chối {counts['rejected']}; chưa gửi {counts['missing']}; {format_vnd(counts['records'])} hồ sơ"
-    )
+    parts = [f"Đã gửi {counts['sent']}/{counts['units']} đơn vị (đúng hạn {counts['on_time']}, trễ hạn {counts['late']})"]
+    if counts["rejected"]:
+        parts.append(f"bị từ chối {counts['rejected']}")
+    if counts["missing"]:
+        parts.append(f"chưa gửi {counts['missing']}")
+    parts.append(f"{format_vnd(counts['records'])} hồ sơ")
+    text = "; ".join(parts)
     return f"{DRAFT_MARK}: {text}" if draft else text
 
 
@@ -802,3 +811,31 @@ def write_reports_index(reports_dir: Path, quarters: Iterable[str] | None = None
         f"{table}<footer>Trang lập lúc {_e(format_datetime(datetime.now(TIMEZONE)))}.</footer>\n</body>\n</html>\n"
     )
     return _write_atomically(reports_dir / PAGE_NAME, page_text)
+
+
+# ------------------------------------------------------------------- wiring
+
+
+def write_quarter_report(settings, con: duckdb.DuckDBPyConnection, quarter: str, *, now: datetime | None = None) -> Path:
+    """The quarter's page with everything taken from ``settings`` (a
+    :class:`pmis_pipeline.settings.Settings`): its deadline (the calendar and
+    ``deadlines.csv``), today's date in the configured time zone, the
+    ``[checks]`` thresholds, the ``[scoring]`` weights and the ``[documents]``
+    issuer; then the list of quarters (every quarter that has a page).
+    Returns the quarter's page. Call it after the quarter's documents."""
+    from pmis_pipeline.inputs import quarter_deadline
+
+    now = now or datetime.now(settings.tz)
+    page = write_quarter_page(
+        con,
+        quarter,
+        settings.paths.reports,
+        deadline=quarter_deadline(settings, quarter),
+        today=now.date(),
+        produced_at=now,
+        thresholds=settings.section("checks"),
+        scoring=settings.section("scoring"),
+        settings=settings.documents,
+    )
+    write_reports_index(settings.paths.reports)
+    return page
