@@ -366,3 +366,19 @@ def test_a_quarter_not_in_the_warehouse_is_a_clear_error(demo, tmp_path):
     with duckdb.connect(str(demo / "warehouse" / "pmis.duckdb"), read_only=True) as con:
         with pytest.raises(ValueError, match="2009-Q3 is not in the warehouse"):
             write_quarter_page(con, "2009-Q3", tmp_path, deadline=date(2009, 9, 20), today=date(2009, 9, 1))
+
+
+def test_pmis_page_writes_the_pages_from_the_published_file(demo, tmp_path, capsys):
+    from pmis_pipeline.cli import main
+
+    data = tmp_path / "data"
+    shutil.copytree(demo, data, symlinks=True)
+    (data / "warehouse" / "reports" / "index.html").unlink()
+    assert main(["page", "--data", str(data)]) == 0
+    assert "1 quarter page(s)" in capsys.readouterr().out
+    page = (data / "warehouse" / "reports" / Q / "index.html").read_text(encoding="utf-8")
+    assert "hạn gửi dữ liệu: <b>20/04/2009</b>" in page  # the demo calendar's deadline
+    assert "DỰ THẢO" not in page.split("</title>")[0]  # today is after it
+    assert "ngưỡng 95" in page and "ngưỡng 90" in page  # the [checks] defaults on the charts
+    index = (data / "warehouse" / "reports" / "index.html").read_text(encoding="utf-8")
+    assert 'href="2009-Q1/index.html"' in index and "Quý 2 năm 2009" not in index
