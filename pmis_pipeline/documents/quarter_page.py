@@ -155,10 +155,13 @@ def quarter_files(folder: Path) -> list[QuarterFile]:
     if not folder.is_dir():
         return []
     found: dict[PurePosixPath, os.stat_result] = {}
+    root = folder.resolve()
     for path in sorted(folder.rglob("*")):
         rel = PurePosixPath(path.relative_to(folder).as_posix())
         if any(part.startswith((".", "~$")) for part in rel.parts) or path.is_symlink() or not path.is_file():
             continue  # hidden, staging, Excel's lock files; links (the server may refuse them)
+        if root not in path.resolve().parents:
+            continue  # reached through a linked folder
         if rel == PurePosixPath(PAGE_NAME):
             continue
         found[rel] = path.stat()
@@ -323,6 +326,7 @@ th, td { border: 1px solid var(--line); padding: 4px 6px; vertical-align: top; }
 th { background: var(--head); text-align: center; font-weight: 600; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.c { text-align: center; white-space: nowrap; }
+table.status th:nth-child(2), table.ranking th:nth-child(2) { white-space: nowrap; }
 tr.sub td { background: #f7fafc; font-weight: 600; }
 tr.total td { font-weight: bold; background: var(--head); }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-weight: 600; white-space: nowrap; font-size: 13px; }
@@ -665,7 +669,8 @@ def write_quarter_page(
     ]
     body.append(
         '<div class="cards">'
-        + "".join(f'<div class="card {css}"><b>{_e(v)}</b>{_e(k)}</div>' for k, v, css in cards)
+        # colour only what needs attention: a zero count stays plain
+        + "".join(f'<div class="card {css if v != "0" else ""}"><b>{_e(v)}</b>{_e(k)}</div>' for k, v, css in cards)
         + "</div></header>"
     )
 
