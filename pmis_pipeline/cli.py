@@ -1,5 +1,5 @@
-"""``pmis``: the project's command line (demo data, render, template, export, verify-export,
-backup, restore, rebuild).
+"""``pmis``: the project's command line (demo data, render, template, export, verify-export, page,
+backup, restore, rebuild, quarantine).
 
 Errors are one line naming what failed and where to look, never a traceback
 (set PMIS_DEBUG=1 to see one).
@@ -143,6 +143,31 @@ def cmd_export(args: argparse.Namespace) -> int:
         con.close()
     print(f"pmis export: {len(manifest['files'])} files and manifest.json in {folder} "
           f"({time.perf_counter() - started:.1f}s)")
+    return 0
+
+
+def cmd_page(args: argparse.Namespace) -> int:
+    """Write the quarter pages (index.html beside each quarter's workbooks) from the published warehouse."""
+    import duckdb
+
+    from pmis_pipeline.documents.quarter_page import write_quarter_report
+
+    settings, db = _published(args)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        quarters = [args.quarter] if args.quarter else [
+            q for (q,) in con.execute("SELECT DISTINCT quarter FROM core.unit_compliance ORDER BY 1").fetchall()
+        ]
+        if not quarters:
+            print(f"pmis page: {db} holds no quarter yet (materialize one first)", file=sys.stderr)
+            return 1
+        for q in quarters:
+            print(f"  {write_quarter_report(settings, con, q)}", flush=True)
+    finally:
+        con.close()
+    base = os.environ.get("PMIS_REPORTS_URL")
+    where = f"{base}/" if base else str(settings.paths.reports / "index.html")
+    print(f"pmis page: {len(quarters)} quarter page(s) and the list of quarters; open {where}")
     return 0
 
 
@@ -321,6 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--prepared-by", help="name written as 'Người lập' in ThongTin")
     export.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
     export.set_defaults(func=cmd_export)
+    page = sub.add_parser("page", help="write the quarter pages (HTML report beside each quarter's workbooks)")
+    page.add_argument("--quarter", help="YYYY-Qn (default: every quarter in the published warehouse)")
+    page.add_argument("--data", help="data folder (default: PMIS_DATA_DIR or ./data)")
+    page.set_defaults(func=cmd_page)
     verify = sub.add_parser("verify-export", help="check an export folder against its manifest")
     verify.add_argument("folder")
     verify.set_defaults(func=cmd_verify_export)
