@@ -60,6 +60,14 @@ def rule_vi(rule: str) -> str:
     return RULE_LABELS_VI.get(rule, rule)
 
 
+def with_rule_labels(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add ``rule_vi`` and ``severity_vi``: a frame's rule and severity as the clerk reads them."""
+    return frame.with_columns(
+        pl.col("rule").map_elements(rule_vi, return_dtype=pl.Utf8).alias("rule_vi"),
+        pl.col("severity").replace_strict(SEVERITY_VI, default=pl.col("severity")).alias("severity_vi"),
+    )
+
+
 def date_vi(day: date) -> str:
     return day.strftime("%d/%m/%Y")
 

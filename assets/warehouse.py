@@ -147,10 +147,7 @@ def _metadata(read: quarter_build.QuarterRead, load: quarter_build.QuarterLoad, 
     by_rule = (
         issues.group_by("rule", "severity")
         .agg(pl.len().alias("issues"), pl.col("ma_cb").n_unique().alias("persons"))
-        .with_columns(
-            pl.col("rule").map_elements(meta.rule_vi, return_dtype=pl.Utf8).alias("rule_vi"),
-            pl.col("severity").replace_strict(meta.SEVERITY_VI, default=pl.col("severity")).alias("severity_vi"),
-        )
+        .pipe(meta.with_rule_labels)
         .sort(["issues", "rule"], descending=[True, False])
     )
     n_errors = int((issues["severity"] == "error").sum())

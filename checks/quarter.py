@@ -187,10 +187,7 @@ def accuracy(con, quarter, settings) -> dg.AssetCheckResult:
         con,
         "SELECT rule, severity, count(*) AS issues FROM core.record_issues WHERE quarter = ? GROUP BY ALL ORDER BY 3 DESC, 1",
         [quarter],
-    ).with_columns(
-        pl.col("rule").map_elements(meta.rule_vi, return_dtype=pl.Utf8).alias("rule_vi"),
-        pl.col("severity").replace_strict(meta.SEVERITY_VI, default=pl.col("severity")).alias("severity_vi"),
-    )
+    ).pipe(meta.with_rule_labels)
     n = int(units["records"].sum() or 0)
     valid = float((units["records"] * units["accuracy_pct"] / 100).sum() or 0)
     pct = round(100.0 * valid / n, 2) if n else 0.0
@@ -223,10 +220,7 @@ def duplicates(con, quarter, settings) -> dg.AssetCheckResult:
            WHERE i.quarter = ? AND i.rule IN ('duplicate_ma_cb', 'duplicate_across_units')
            GROUP BY i.rule, i.severity, i.reporting_unit ORDER BY persons DESC, i.reporting_unit""",
         [quarter],
-    ).with_columns(
-        pl.col("rule").map_elements(meta.rule_vi, return_dtype=pl.Utf8).alias("rule_vi"),
-        pl.col("severity").replace_strict(meta.SEVERITY_VI, default=pl.col("severity")).alias("severity_vi"),
-    )
+    ).pipe(meta.with_rule_labels)
     errors = frame.filter(pl.col("severity") == "error")
     persons = int(errors["persons"].sum() or 0)
     return dg.AssetCheckResult(
