@@ -17,16 +17,26 @@ How it works, one quarter after the other:
    a few injected defects (only in the versions that will stand), then the
    cells as a 2009 clerk typed them (text dates, decimal commas, numbers that
    lose a leading zero, ALL-CAPS names, NFD, TCVN3 / VNI, ...).
-4. *Resolve and check* like the contract says (latest received file wins per
-   (reporting unit, school)) and run the validation rules on the typed
-   values: that is the truth. Every injected defect must be found again and
-   no record may carry an issue nobody injected (asserted while generating).
+4. *Resolve and check* like the contract says (within a reporting unit, the
+   latest received file wins per school, and a person a later file carries
+   is taken from it whatever school code either gives) and run the
+   validation rules on the typed values, warnings included: that is the
+   truth. Every injected defect must be found again, no record may carry an
+   issue nobody injected, and each warning must match its plan (bare birth
+   years, photos planned broken or left out, drifted identities, staff past
+   retirement age), asserted while generating.
+5. *Score and pay* each quarter by the contract's default rules, with the
+   default weights and rates written here as plain numbers: the expected
+   ``unit_compliance`` rows and payment lines.
 
 Everything is drawn from ``random.Random`` streams seeded by ``seed``; file
 times are set with :func:`os.utime`; workbook and zip time stamps are fixed,
 so the same seed and scale give the same bytes. Reference values (catalogs,
 grades, salary groups, rules) come from :mod:`pmis_pipeline.reference` and
-the package's default configuration, never from copies here.
+the package's default configuration (validation thresholds, deadlines),
+never from copies here; the scoring weights and payment rates are the
+contract's defaults written here (:data:`SCORE_WEIGHTS`,
+:data:`PAYMENT_RATES_VND`), so the truth never reads them from the pipeline.
 
 The truth (``demo-truth/``, UTF-8 CSV):
 
@@ -35,18 +45,26 @@ The truth (``demo-truth/``, UTF-8 CSV):
   ``expected_status`` (accepted / superseded / rejected), ``reject_reason``
   (unreadable, unknown_reporting_unit, quarter_mismatch, no_hoso_sheet),
   ``n_records`` (HoSo data rows; 0 when rejected) and ``duplicate_of``.
-* ``staff.csv``: the resolved records (latest received file per (reporting
-  unit, school as written)), with the values as the pipeline should read them
+* ``staff.csv``: the resolved records (see step 4), with the values as the pipeline should read them
   (NFC title-case names, ISO birth dates or a bare year, identity numbers
   with their leading zeros, coefficients with two decimals, ``has_photo``).
-* ``defects.csv``: one line per issue of a resolved record (a duplicated
-  person on every copy) with the field it names and its severity;
-  ``lost_record`` lines name last quarter's record (field empty) and match
-  ``unit_compliance.lost_records``. Not listed: the year-only birth date and
-  missing-photo warnings, which are not defects of the data.
+* ``issues.csv``: every issue the pipeline must report in ``record_issues``,
+  errors and warnings, one line per issue of a resolved record (a duplicated
+  person on every copy): quarter, reporting unit, school, staff code, the
+  field it names, rule, severity. Nothing more and nothing less.
+* ``defects.csv``: the same without the warnings that are no defect of the
+  data (:data:`NOT_DEFECTS`: a bare birth year, a missing photo), plus
+  ``lost_record`` lines naming last quarter's record (field empty), which
+  match the ``lost_records`` view.
 * ``units_expected.csv`` (and ``units_expected_late.csv``, the late ones):
   per reporting unit and quarter, whether it submitted, its first receipt,
   days late, resolved records and lost records.
+* ``compliance.csv``: the expected ``unit_compliance`` rows: those columns
+  plus completeness, accuracy and photo percentages, timeliness, score (two
+  decimals, exact and half up) and rank within the group.
+* ``payments.csv``: the expected payment lines per quarter (payee, payee
+  type, item, records, rate, amount): every reporting unit with records paid
+  that quarter, and the Department's two lines.
 * ``catalog_review.csv``: schools of a ``DonVi`` sheet that the catalog lacks
   or names otherwise.
 """
