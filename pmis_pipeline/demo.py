@@ -33,10 +33,11 @@ Everything is drawn from ``random.Random`` streams seeded by ``seed``; file
 times are set with :func:`os.utime`; workbook and zip time stamps are fixed,
 so the same seed and scale give the same bytes. Reference values (catalogs,
 grades, salary groups, rules) come from :mod:`pmis_pipeline.reference` and
-the package's default configuration (validation thresholds, deadlines),
-never from copies here; the scoring weights and payment rates are the
-contract's defaults written here (:data:`SCORE_WEIGHTS`,
-:data:`PAYMENT_RATES_VND`), so the truth never reads them from the pipeline.
+the package's default configuration (validation thresholds, time zone),
+never from copies here; the deadlines, scoring weights and payment rates
+are the contract's defaults written here (:data:`CONTRACT_DEADLINES`,
+:data:`SCORE_WEIGHTS`, :data:`PAYMENT_RATES_VND`), so the truth never reads
+them from the pipeline.
 
 The truth (``demo-truth/``, UTF-8 CSV):
 
@@ -99,7 +100,7 @@ from openpyxl.styles import Font
 from PIL import Image, ImageDraw
 
 from pmis_pipeline import reference, schema
-from pmis_pipeline.quarters import Quarter, default_deadline
+from pmis_pipeline.quarters import Quarter
 from pmis_pipeline.settings import DEFAULT_CONFIG
 from pmis_pipeline.textnorm import nfc, strip_diacritics, value_key
 
@@ -313,10 +314,14 @@ def rules() -> dict[str, int]:
         return dict(tomllib.load(fh)["rules"])
 
 
-@cache
-def deadline_days() -> dict[str, str]:
-    with DEFAULT_CONFIG.open("rb") as fh:
-        return dict(tomllib.load(fh)["calendar"]["deadlines"])
+#: The contract's deadlines (submission-format.md: Q1 20/04, Q2 15/05, Q3 20/09, Q4 20/12;
+#: other years repeat the same day and month), written here, not read from the pipeline.
+CONTRACT_DEADLINES = {1: (4, 20), 2: (5, 15), 3: (9, 20), 4: (12, 20)}
+
+
+def contract_deadline(q: Quarter) -> date:
+    month, day = CONTRACT_DEADLINES[q.q]
+    return date(q.year, month, day)
 
 
 @cache
@@ -1526,7 +1531,7 @@ class DemoProvince:
 
     # -- quarter simulation -------------------------------------------------
     def _hire_window(self, q: Quarter) -> tuple[date, date]:
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         return q.start + timedelta(days=4), min(q.end, deadline - timedelta(days=28))
 
     def simulate(self, qi: int, q: Quarter, rng: random.Random) -> dict[int, str]:
@@ -1688,7 +1693,7 @@ class DemoProvince:
     # -- file plan ------------------------------------------------------------
     def plan_files(self, qi: int, q: Quarter, rng: random.Random) -> list[FilePlan]:
         """Which files arrive this quarter, from whom, covering what, when."""
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         silent = self.silent.get(qi, set())
         senders = [u for u in self.reporting_units if u.code not in silent]
         taken_times: set[datetime] = set()
@@ -2389,7 +2394,7 @@ class DemoProvince:
 
     def _summarise_units(self, q: Quarter, plans: list[FilePlan], rows: list[StaffRow], defects: list[Defect],
                          submitted: set[str]) -> None:
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         n_rows = Counter(row.reporting_unit for row in rows)
         lost = Counter(d.reporting_unit for d in defects if d.rule == "lost_record")
         for u in self.reporting_units:
@@ -2414,7 +2419,7 @@ class DemoProvince:
         the catalog, its first readable file, what its resolved records hold (filled
         required cells, records without an error, photos), its lost records, the
         score and the dense rank within its group."""
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         lost = Counter(d.reporting_unit for d in defects if d.rule == "lost_record")
         scored: list[dict[str, object]] = []
         for u in self.reporting_units:
