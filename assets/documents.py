@@ -13,6 +13,7 @@ from datetime import datetime
 import dagster as dg
 import polars as pl
 
+from assets import metadata as meta
 from assets.inputs import deadlines, pipeline_config
 from assets.partitions import quarterly_partitions
 from assets.resources import PmisResource
@@ -24,7 +25,6 @@ from pmis_pipeline.documents.feedback import write_feedback_workbook, write_not_
 from pmis_pipeline.documents.payments import write_district_contracts, write_payment_summary, write_receipt_list
 from pmis_pipeline.documents.review import write_department_review
 from pmis_pipeline.inputs import quarter_deadline
-from pmis_pipeline.markdown import md_table
 
 GROUP = "documents"
 
@@ -43,8 +43,8 @@ def _document_asset(name: str, deps: list, description: str, check_specs=()):
     )
 
 
-def _state(pmis: PmisResource, con, quarter: str) -> outputs.DocumentState:
-    settings = pmis.settings()
+def document_state(settings, con, quarter: str) -> outputs.DocumentState:
+    """Drafts before the deadline; what is due depends on the files received."""
     received, readable = outputs.file_counts(con, quarter)
     return outputs.DocumentState(
         deadline=quarter_deadline(settings, quarter),
@@ -55,8 +55,18 @@ def _state(pmis: PmisResource, con, quarter: str) -> outputs.DocumentState:
 
 
 def _files_metadata(folder, paths) -> dict:
-    rows = pl.DataFrame({"file": [str(p.relative_to(folder)) for p in sorted(paths)]}, schema={"file": pl.Utf8})
-    return {"files": len(rows), "folder": dg.MetadataValue.path(str(folder)), "list": dg.MetadataValue.md(md_table(rows))}
+    """How many files, where, and a link to each on the local reports server (when it runs)."""
+    names = [str(p.relative_to(folder)) for p in sorted(paths)]
+    out = {"Số tệp": len(names), "Thư mục": dg.MetadataValue.path(str(folder))}
+    quarter = folder.name
+    links = [(name, meta.reports_link(quarter, *name.split("/"))) for name in names]
+    if links and all(link for _, link in links):
+        out["Tải về"] = dg.MetadataValue.md(
+            "\n".join(f"- [{name}]({link['Mở trong trình duyệt'].value})" for name, link in links)
+        )
+    else:
+        out["Các tệp"] = meta.table(pl.DataFrame({"file": names}, schema={"file": pl.Utf8}), {"file": "Tệp"})
+    return {**out, **meta.reports_link(quarter, "index.html")}
 
 
 @_document_asset(
@@ -72,7 +82,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         data = outputs.feedback_inputs(con, quarter)
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
     headers = {f.key: f.header for f in schema.FIELDS}
     written, notices = [], 0
     with outputs.staged(folder, outputs.FEEDBACK) as stage:
@@ -106,7 +116,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
                 settings=settings.documents,
             )
             written.append(folder / path.relative_to(stage))
-    return dg.MaterializeResult(metadata={**_files_metadata(folder, written), "not_received_notices": notices})
+    return dg.MaterializeResult(metadata={**_files_metadata(folder, written), "Thông báo chưa gửi": notices})
 
 
 @_document_asset(
@@ -120,7 +130,7 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
     folder = outputs.quarter_reports(pmis.settings().paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
         data = outputs.review_inputs(con, quarter)
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
     written = []
     with outputs.staged(folder, outputs.REVIEW) as stage:
         if state.review_due:
@@ -135,8 +145,8 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
     return dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
-            "catalog_proposals": data["proposals"].height,
-            "rejected_files": data["rejected"].height,
+            "Đề xuất sửa danh mục": data["proposals"].height,
+            "Tệp bị từ chối": data["rejected"].height,
         }
     )
 
@@ -152,7 +162,7 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
     settings = pmis.settings()
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     with pmis.build_db(read_only=True) as con:
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
         table = outputs.compliance_table(con, quarter)
     written = []
     with outputs.staged(folder, outputs.ANNOUNCEMENT) as stage:
@@ -166,9 +176,9 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
     return dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
-            "draft": state.draft,
-            "deadline": str(state.deadline),
-            "reason": "" if written else "chưa có tệp đọc được và chưa đến hạn nộp",
+            "Bản dự thảo": state.draft,
+            "Hạn nộp": meta.date_vi(state.deadline),
+            "Ghi chú": "" if written else "chưa lập: chưa có tệp đọc được và chưa đến hạn nộp",
         }
     )
 
@@ -185,8 +195,8 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
             asset="payment_documents",
             blocking=True,
             partitions_def=quarterly_partitions,
-            description="Every amount in words, read back from the written files, equals its figure; otherwise "
-            "no file is put in place.",
+            description="Số tiền bằng chữ, đọc lại từ các tệp vừa lập, khớp với số; nếu không khớp thì không đặt "
+            "chứng từ vào chỗ.",
         )
     ],
 )
@@ -196,7 +206,7 @@ def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
     folder = outputs.quarter_reports(settings.paths.reports, quarter)
     signers = settings.documents
     with pmis.build_db(read_only=True) as con:
-        state = _state(pmis, con, quarter)
+        state = document_state(pmis.settings(), con, quarter)
         lines, officers = outputs.payment_inputs(con, quarter)
     total = int(lines["amount_vnd"].sum() or 0)
     written, problems = [], []
@@ -228,15 +238,16 @@ def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
     yield dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),
-            "draft": state.draft,
-            "total_vnd": total,
-            "reason": "" if written else "không có hồ sơ nào được chi trong quý",
+            "Bản dự thảo": state.draft,
+            "Tổng chi (đồng)": total,
+            "Ghi chú": "" if written else "không lập: không có hồ sơ nào được chi trong quý",
         }
     )
     yield dg.AssetCheckResult(
         check_name="amounts_in_words",
         passed=not problems,
-        metadata={"documents_checked": len(written)},
+        description=f"Đã đọc lại {len(written)} chứng từ: số tiền bằng chữ khớp với số." if written else "Không có chứng từ.",
+        metadata={"Số chứng từ đã đọc lại": len(written)},
     )
 
 

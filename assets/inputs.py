@@ -66,4 +66,15 @@ def pipeline_config(pmis: PmisResource) -> dg.DataVersion:
     return dg.DataVersion(inputs.config_version(pmis.settings()))
 
 
-INPUTS = [inbox, deadlines, unit_catalog, pipeline_config]
+@dg.observable_source_asset(
+    group_name=GROUP,
+    description=(
+        "Xác nhận của Sở cho số hồ sơ bất thường (catalog/payment_confirmations.csv): đơn vị có số hồ sơ tăng bất "
+        "thường bị tạm giữ thanh toán cho đến khi Sở xác nhận."
+    ),
+)
+def payment_confirmations(pmis: PmisResource) -> dg.DataVersion:
+    return dg.DataVersion(inputs.confirmations_version(pmis.settings()))
+
+
+INPUTS = [inbox, deadlines, unit_catalog, pipeline_config, payment_confirmations]

@@ -14,7 +14,13 @@ static; quarter-to-quarter dependencies are explicit static mappings:
 * ``ALL_LATER``: a quarter's data is read by every later quarter (a photo once
   received stays with the person);
 * ``LATER_SAME_YEAR``: read by the later quarters of its calendar year (a
-  record is paid once a year).
+  record is paid once a year);
+* ``STAFF_READERS``: a quarter's resolved staff is read by the next quarter
+  (lost records, identity drift) and, through its record counts, by the
+  payments of the later quarters of its year and of the next quarter's year
+  (a count is judged plausible against the previous quarter's). Dagster takes
+  one mapping per upstream asset of a step, so the quarter step declares this
+  union for both readers.
 """
 
 
@@ -49,3 +55,8 @@ def _mapping(reads: Callable[[Quarter, Quarter], bool]) -> dg.StaticPartitionMap
 SAME_AND_NEXT = _mapping(lambda up, down: down in (up, up.next()))
 ALL_LATER = _mapping(lambda up, down: down >= up)
 LATER_SAME_YEAR = _mapping(lambda up, down: down >= up and down.year == up.year)
+STAFF_READERS = _mapping(
+    lambda up, down: down in (up, up.next())
+    or (down >= up and down.year == up.year)
+    or (down >= up.next() and down.year == up.next().year)
+)

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from assets.documents import DOCUMENTS
+from assets.reports import REPORTS
 from assets.inputs import unit_catalog
 from assets.resources import PmisResource
 from assets.warehouse import SPECS, WRITER_POOL
@@ -13,7 +14,7 @@ from pmis_pipeline import warehouse
     group_name="warehouse",
     kinds={"duckdb"},
     # after the quarter's tables and documents (a run publishes last); the units view comes from the catalog
-    deps=[*(spec.key for spec in SPECS), *(d.key for d in DOCUMENTS), unit_catalog.key],
+    deps=[*(spec.key for spec in SPECS), *(d.key for d in (*DOCUMENTS, *REPORTS)), unit_catalog.key],
     pool=WRITER_POOL,
     description=(
         "Tệp cho người phân tích (data/warehouse/pmis.duckdb, chỉ đọc): bản sao của kho, thay thế nguyên tử "
@@ -31,11 +32,11 @@ def analyst_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
         context.log.warning(f"quarters held back (blocking checks failed): {', '.join(outcome['held_back'])}")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(paths.published_db)),
-            "size_mb": round(paths.published_db.stat().st_size / 1e6, 2),
-            "staff_rows_all_quarters": staff_rows,
-            "quarters_loaded": quarters,
-            "quarters_published": ", ".join(outcome["published"]),
-            "quarters_held_back": ", ".join(outcome["held_back"]) or "—",
+            "Tệp": dg.MetadataValue.path(str(paths.published_db)),
+            "Dung lượng (MB)": round(paths.published_db.stat().st_size / 1e6, 2),
+            "Số hồ sơ (mọi quý)": staff_rows,
+            "Số quý": quarters,
+            "Các quý được công bố": ", ".join(outcome["published"]),
+            "Các quý giữ bản cũ (kiểm tra chặn không đạt)": ", ".join(outcome["held_back"]) or "—",
         }
     )

@@ -33,9 +33,10 @@ from dagster._core.definitions.data_version import CachingStaleStatusResolver, S
 from dagster._time import get_current_datetime
 
 from assets.documents import DOCUMENTS
-from assets.inputs import deadlines, inbox, pipeline_config, unit_catalog
+from assets.inputs import deadlines, inbox, payment_confirmations, pipeline_config, unit_catalog
 from assets.partitions import KEYS, quarter_keys
 from assets.publish import analyst_warehouse
+from assets.reports import REPORTS
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, SPECS
 from pmis_pipeline import inputs
@@ -51,7 +52,7 @@ ACTIVE = [
     dg.DagsterRunStatus.CANCELING,
 ]
 
-QUARTER_ASSETS: list[dg.AssetKey] = [spec.key for spec in SPECS] + [d.key for d in DOCUMENTS]
+QUARTER_ASSETS: list[dg.AssetKey] = [spec.key for spec in SPECS] + [d.key for d in (*DOCUMENTS, *REPORTS)]
 
 
 @dataclass
@@ -74,6 +75,7 @@ def observe_inputs(settings: Settings, quarters: list[str], today) -> dict[str, 
     out |= {f"{deadlines.key.to_user_string()}/{q}": v for q, v in inputs.deadline_versions(settings, quarters, today).items()}
     out[unit_catalog.key.to_user_string()] = inputs.catalog_version(settings)
     out[pipeline_config.key.to_user_string()] = inputs.config_version(settings)
+    out[payment_confirmations.key.to_user_string()] = inputs.confirmations_version(settings)
     return out
 
 

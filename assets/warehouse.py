@@ -14,15 +14,15 @@ import time
 import dagster as dg
 import polars as pl
 
-from assets.inputs import deadlines, inbox, pipeline_config, unit_catalog
-from assets.partitions import ALL_LATER, LATER_SAME_YEAR, SAME_AND_NEXT, quarterly_partitions
+from assets import metadata as meta
+from assets.inputs import deadlines, inbox, payment_confirmations, pipeline_config, unit_catalog
+from assets.partitions import ALL_LATER, LATER_SAME_YEAR, STAFF_READERS, quarterly_partitions
 from assets.resources import PmisResource
 from checks.expectations import run_suite
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
 from pmis_pipeline import quarter as quarter_build
-from pmis_pipeline import warehouse
+from pmis_pipeline import outputs, warehouse
 from pmis_pipeline.faults import checkpoint
-from pmis_pipeline.markdown import md_table
 
 #: The pool of every step that writes (or reads) the build database: one at a time.
 WRITER_POOL = "pmis_writer"
@@ -60,7 +60,7 @@ SPECS = [
         "record_issues",
         "Mọi lỗi và cảnh báo của từng hồ sơ trong quý (quy tắc từng hồ sơ, bộ kiểm tra Great Expectations, "
         "trùng mã, thay đổi nhân thân so với quý trước), hồ sơ bị mất so với quý trước, đề xuất danh mục.",
-        [dg.AssetDep("staff", partition_mapping=SAME_AND_NEXT), unit_catalog.key, pipeline_config.key],
+        [dg.AssetDep("staff", partition_mapping=STAFF_READERS), unit_catalog.key, pipeline_config.key],
     ),
     _spec(
         "unit_compliance",
@@ -71,8 +71,14 @@ SPECS = [
     _spec(
         "payments",
         "Các dòng chi kinh phí nhập liệu SREM của quý: mỗi hồ sơ được chi một lần trong năm, ở quý đầu tiên "
-        "hồ sơ đúng (không có lỗi).",
-        [dg.AssetDep("record_issues", partition_mapping=LATER_SAME_YEAR), unit_catalog.key, pipeline_config.key],
+        "hồ sơ đúng (không có lỗi). Đơn vị có số hồ sơ tăng bất thường bị tạm giữ cho đến khi Sở xác nhận.",
+        [
+            dg.AssetDep("record_issues", partition_mapping=LATER_SAME_YEAR),
+            dg.AssetDep("staff", partition_mapping=STAFF_READERS),
+            unit_catalog.key,
+            pipeline_config.key,
+            payment_confirmations.key,
+        ],
     ),
 ]
 
@@ -109,6 +115,14 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
             [quarter],
         )
     checkpoint("quarter_committed")
+    bad = [(c, r) for c, r in results if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR]
+    if bad:  # visible on the run (its tags and its log), not only as a red number in the lineage
+        for check, result in bad:
+            context.log.error(f"{quarter}: kiểm tra '{check.name}' không đạt: {result.description}")
+        context.instance.add_run_tags(context.run_id, {"pmis/kiem_tra_loi": ", ".join(c.name for c, _ in bad)})
+    if failed:  # documents for signature describe only quarters whose blocking checks passed
+        withdrawn = outputs.withdraw_signable(outputs.quarter_reports(settings.paths.reports, quarter))
+        context.log.error(f"{quarter}: blocking checks failed ({', '.join(failed)}); {len(withdrawn)} signable documents withdrawn")
     load.seconds["read"] = round(read.seconds, 3)
     load.seconds["write_and_check"] = round(time.perf_counter() - started, 3)
     metadata = _metadata(read, load, per_unit)
@@ -121,68 +135,95 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
 
 def _metadata(read: quarter_build.QuarterRead, load: quarter_build.QuarterLoad, per_unit: pl.DataFrame) -> dict[str, dict]:
     subs = read.intake.submissions
-    n_records = read.intake.records.height
-    files = subs.select(
-        "file_name",
-        pl.col("reporting_unit").fill_null("—"),
-        pl.col("received_at").dt.strftime("%Y-%m-%d %H:%M"),
-        pl.col("n_records"),
-        pl.col("error").fill_null("").str.slice(0, 120),
-    ).sort("file_name")
+    names = read.units.select(pl.col("ma_don_vi").alias("reporting_unit"), "ten_don_vi")
+    files = subs.join(names, on="reporting_unit", how="left").select(
+        "file_name", "reporting_unit", "ten_don_vi", "received_at", "n_records",
+        pl.when(pl.col("readable")).then(pl.lit("")).otherwise(pl.col("error")).alias("error"),
+    ).sort("received_at")
     issues = load.issues
     by_rule = (
-        issues.group_by("rule", "severity").agg(pl.len().alias("issues"), pl.col("ma_cb").n_unique().alias("persons"))
+        issues.group_by("rule", "severity")
+        .agg(pl.len().alias("issues"), pl.col("ma_cb").n_unique().alias("persons"))
+        .with_columns(
+            pl.col("rule").map_elements(meta.rule_vi, return_dtype=pl.Utf8).alias("rule_vi"),
+            pl.col("severity").replace_strict(meta.SEVERITY_VI, default=pl.col("severity")).alias("severity_vi"),
+        )
         .sort(["issues", "rule"], descending=[True, False])
     )
     n_errors = int((issues["severity"] == "error").sum())
-    table = load.compliance
-    submitted = table.filter(pl.col("submitted"))
-    lines = load.lines
-    by_type = lines.group_by("payee_type").agg(pl.col("amount_vnd").sum()).sort("payee_type")
+    ranking = load.compliance.with_columns(
+        pl.col("loai").replace_strict(meta.GROUP_VI, default=pl.col("loai")).alias("group_vi"),
+        pl.when(pl.col("submitted")).then(pl.col("days_late").cast(pl.Utf8)).otherwise(pl.lit("Chưa gửi")).alias("late"),
+    )
+    submitted = ranking.filter(pl.col("submitted"))
+    lines = load.lines.with_columns(
+        pl.col("item").replace_strict(meta.ITEM_VI, default=pl.col("item")).alias("item_vi")
+    )
+    by_type = lines.group_by("payee_type").agg(pl.col("amount_vnd").sum())
+    totals = {r["payee_type"]: int(r["amount_vnd"]) for r in by_type.iter_rows(named=True)}
+    held = load.holds.filter(~pl.col("confirmed")) if load.holds.height else load.holds
     return {
         "submissions": {
-            "files": subs.height,
-            "new_files": read.registered.new_files,
-            "files_waiting_to_settle": len(read.waiting),
-            "rejected_files": read.intake.n_rejected,
-            "records_read": n_records,
-            "photos": read.intake.photos.height,
-            "seconds": dg.MetadataValue.json(load.seconds),
-            "files_table": dg.MetadataValue.md(md_table(files)),
+            "Số lần nộp tệp": subs.height,
+            "Tệp mới": read.registered.new_files,
+            "Tệp đang chép (chờ lần sau)": len(read.waiting),
+            "Tệp bị từ chối": read.intake.n_rejected,
+            "Số hồ sơ đọc được": read.intake.records.height,
+            "Số ảnh": read.intake.photos.height,
+            "Thời gian (giây)": dg.MetadataValue.json(load.seconds),
+            "Các tệp": meta.table(files, {
+                "file_name": "Tệp", "reporting_unit": "Mã đơn vị", "ten_don_vi": "Đơn vị báo cáo",
+                "received_at": "Nhận lúc", "n_records": "Số hồ sơ", "error": "Lý do từ chối",
+            }),
         },
         "staff": {
-            "staff_rows": load.resolution["staff"],
-            "reporting_units": per_unit.height,
-            "accepted_files": load.resolution["accepted"],
-            "superseded_files": load.resolution["superseded"],
-            "rejected_files": load.resolution["rejected"],
-            "per_reporting_unit": dg.MetadataValue.md(md_table(per_unit)),
+            "Số hồ sơ": load.resolution["staff"],
+            "Số đơn vị báo cáo có hồ sơ": per_unit.height,
+            "Tệp được dùng": load.resolution["accepted"],
+            "Tệp bị thay bằng tệp sau": load.resolution["superseded"],
+            "Tệp bị từ chối": load.resolution["rejected"],
+            "Theo đơn vị báo cáo": meta.table(per_unit.join(names, on="reporting_unit", how="left"), {
+                "reporting_unit": "Mã đơn vị", "ten_don_vi": "Đơn vị báo cáo", "records": "Số hồ sơ",
+                "complete": "Đủ thông tin", "with_photo": "Có ảnh",
+            }),
         },
         "record_issues": {
-            "issues": issues.height,
-            "errors": n_errors,
-            "warnings": issues.height - n_errors,
-            "lost_records": load.lost.height,
-            "catalog_proposals": load.proposals.height,
-            "gx_expectations_failed": sum(1 for s in load.gx_summary if not s["success"]),
-            "by_rule": dg.MetadataValue.md(md_table(by_rule)),
+            "Số lỗi và cảnh báo": issues.height,
+            "Lỗi": n_errors,
+            "Cảnh báo": issues.height - n_errors,
+            "Hồ sơ bị mất so với quý trước": load.lost.height,
+            "Đề xuất sửa danh mục": load.proposals.height,
+            "Theo loại lỗi": meta.table(by_rule, {
+                "rule_vi": "Loại", "severity_vi": "Mức", "issues": "Số lần", "persons": "Số người", "rule": "Mã quy tắc",
+            }),
         },
         "unit_compliance": {
-            "deadline": str(load.deadline),
-            "reporting_units": table.height,
-            "submitted": submitted.height,
-            "not_submitted": table.height - submitted.height,
-            "late": int((submitted["days_late"] > 0).sum()),
-            "mean_score": round(float(table["score"].mean() or 0), 2),
-            "ranking": dg.MetadataValue.md(
-                md_table(table.select("loai", "rank", "reporting_unit", "days_late", "n_records", "completeness_pct",
-                                      "accuracy_pct", "photo_pct", "lost_records", "score"))
-            ),
+            "Hạn nộp": meta.date_vi(load.deadline),
+            "Số đơn vị báo cáo": ranking.height,
+            "Đã gửi": submitted.height,
+            "Chưa gửi": ranking.height - submitted.height,
+            "Nộp trễ": int((submitted["days_late"] > 0).sum()),
+            "Điểm trung bình": round(float(ranking["score"].mean() or 0), 2),
+            "Độ đầy đủ trung bình (%)": round(float(submitted["completeness_pct"].mean() or 0), 2),
+            "Độ chính xác trung bình (%)": round(float(submitted["accuracy_pct"].mean() or 0), 2),
+            "Tỷ lệ có ảnh trung bình (%)": round(float(submitted["photo_pct"].mean() or 0), 2),
+            "Bảng xếp hạng": meta.table(ranking, {
+                "group_vi": "Nhóm", "rank": "Hạng", "reporting_unit": "Mã đơn vị", "ten_don_vi": "Đơn vị",
+                "first_received_at": "Nhận lúc", "late": "Trễ (ngày)", "n_records": "Số hồ sơ",
+                "completeness_pct": "Đầy đủ (%)", "accuracy_pct": "Chính xác (%)", "photo_pct": "Có ảnh (%)",
+                "lost_records": "Hồ sơ mất", "score": "Điểm",
+            }),
         },
         "payments": {
-            "paid_records": load.paid.height,
-            "total_vnd": int(lines["amount_vnd"].sum() or 0),
-            **{f"total_{r['payee_type']}_vnd": int(r["amount_vnd"]) for r in by_type.iter_rows(named=True)},
-            "lines": dg.MetadataValue.md(md_table(lines.drop("quarter"))),
+            "Số hồ sơ được chi": load.paid.height,
+            "Tổng chi (đồng)": int(lines["amount_vnd"].sum() or 0),
+            "Chi các Phòng GD&ĐT (đồng)": totals.get("phong", 0),
+            "Chi đơn vị trực thuộc (đồng)": totals.get("truc_thuoc", 0),
+            "Chi Sở (đồng)": totals.get("so", 0),
+            "Đơn vị bị tạm giữ chờ Sở xác nhận": held.height,
+            "Các dòng chi": meta.table(lines, {
+                "payee": "Mã", "payee_name": "Đơn vị nhận", "item_vi": "Khoản", "n_records": "Số hồ sơ",
+                "rate_vnd": "Mức (đồng/hồ sơ)", "amount_vnd": "Thành tiền (đồng)",
+            }),
         },
     }

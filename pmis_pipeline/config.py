@@ -99,6 +99,12 @@ class PaymentsConfig(_Section):
     so_tong_hop_truc_thuoc: Vnd
 
 
+class PlausibilityConfig(_Section):
+    max_growth_pct: Annotated[float, Field(ge=0)]
+    min_growth_records: Annotated[int, Field(ge=0)]
+    max_records_per_school: Annotated[int, Field(ge=1)]
+
+
 class ChecksConfig(_Section):
     min_completeness_pct: Percent
     min_accuracy_pct: Percent
@@ -141,6 +147,7 @@ class PipelineConfig(_Section):
     rules: RulesConfig
     scoring: ScoringConfig
     payments: PaymentsConfig
+    plausibility: PlausibilityConfig
     checks: ChecksConfig
     documents: DocumentsConfig
 

@@ -3,8 +3,10 @@ text must be compared by its matching key).
 
 * ``duplicate_ma_cb``: a staff code twice in one reporting unit's resolved
   data (error on every copy);
-* ``duplicate_across_units``: the same staff code sent by two reporting units
-  (error on every copy);
+* ``duplicate_across_units``: the same staff code sent by two reporting units:
+  an error on every copy, except the unit that alone carried the person last
+  quarter, which gets a warning (a unit that copies another's staff codes
+  cannot cost that unit its accuracy);
 * lost records: a person working in a unit last quarter who appears nowhere
   in the province now (``core.lost_records``);
 * ``identity_drift``: name, birth date, sex or identity number differ from
@@ -33,18 +35,26 @@ _ISSUE_COLS = (
 
 def duplicate_issues(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
     """Both duplicate rules for a quarter's resolved staff."""
+    previous = Quarter.parse_key(quarter).previous().key
     return fetch_frame(
         con,
         f"""
         WITH s AS (SELECT * FROM core.staff_rows WHERE quarter = $q AND ma_cb IS NOT NULL),
+        prev AS (SELECT DISTINCT reporting_unit, ma_cb FROM core.staff_rows WHERE quarter = $p AND ma_cb IS NOT NULL),
         within AS (
             SELECT s.*, count(*) OVER (PARTITION BY reporting_unit, ma_cb) AS n
             FROM s
         ),
+        cur AS (
+            SELECT s.*, prev.ma_cb IS NOT NULL AS carried
+            FROM s LEFT JOIN prev USING (reporting_unit, ma_cb)
+        ),
         across AS (
-            SELECT s.*, count(DISTINCT reporting_unit) OVER (PARTITION BY ma_cb) AS n_units,
-                   array_to_string(list_sort(list(DISTINCT reporting_unit) OVER (PARTITION BY ma_cb)), ', ') AS units
-            FROM s
+            SELECT cur.*, count(DISTINCT reporting_unit) OVER w AS n_units,
+                   count(DISTINCT reporting_unit) FILTER (WHERE carried) OVER w AS n_carried,
+                   array_to_string(list_sort(list(DISTINCT reporting_unit) OVER w), ', ') AS units,
+                   array_to_string(list_sort(list(DISTINCT reporting_unit) FILTER (WHERE carried) OVER w), ', ') AS owners
+            FROM cur WINDOW w AS (PARTITION BY ma_cb)
         )
         SELECT {_ISSUE_COLS} FROM (
             SELECT quarter, submission_id, row_number, ma_cb, reporting_unit, ma_don_vi,
@@ -55,15 +65,25 @@ def duplicate_issues(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFra
             FROM within WHERE n > 1
             UNION ALL
             SELECT quarter, submission_id, row_number, ma_cb, reporting_unit, ma_don_vi,
-                   'ma_cb', 'duplicate_across_units', 'error',
-                   'Mã cán bộ ' || ma_cb || ' được ' || n_units || ' đơn vị báo cáo cùng gửi (' || units
-                       || '); người này chỉ thuộc một đơn vị',
+                   'ma_cb', 'duplicate_across_units',
+                   CASE WHEN carried AND n_carried = 1 THEN 'warning' ELSE 'error' END,
+                   CASE
+                       WHEN carried AND n_carried = 1 THEN
+                           'Mã cán bộ ' || ma_cb || ' của đơn vị cũng được đơn vị khác gửi quý này (' || units
+                           || '); nếu người này đã chuyển đi, ghi Tình trạng "Chuyển công tác" hoặc bỏ khỏi danh sách'
+                       WHEN n_carried = 1 THEN
+                           'Mã cán bộ ' || ma_cb || ' thuộc đơn vị ' || owners || ' từ quý trước và đơn vị đó vẫn gửi; '
+                           || 'nếu người này mới chuyển đến, đề nghị đơn vị ' || owners || ' cập nhật; nếu nhập nhầm mã, sửa lại'
+                       ELSE
+                           'Mã cán bộ ' || ma_cb || ' được ' || n_units || ' đơn vị báo cáo cùng gửi (' || units
+                           || '); người này chỉ thuộc một đơn vị'
+                   END,
                    raw.ma_cb
             FROM across WHERE n_units > 1
         )
         ORDER BY reporting_unit, ma_cb, row_number
         """,
-        {"q": quarter},
+        {"q": quarter, "p": previous},
     )
 
 

@@ -66,6 +66,9 @@ The truth (``demo-truth/``, UTF-8 CSV):
 * ``payments.csv``: the expected payment lines per quarter (payee, payee
   type, item, records, rate, amount): every reporting unit with records paid
   that quarter, and the Department's two lines.
+* ``payment_holds.csv``: reporting units whose record count is implausible
+  in a quarter (their records are paid in a later quarter of the year where
+  it is plausible; the demo confirms none). Empty at the usual scales.
 * ``catalog_review.csv``: schools of a ``DonVi`` sheet that the catalog lacks
   or names otherwise.
 """
@@ -801,6 +804,8 @@ PAYMENT_RATES_VND: dict[str, tuple[tuple[str, int], ...]] = {
 }
 SO_PAYEE = "SO"
 CENT = Decimal("0.01")
+#: Implausible record counts hold a unit's payment (README's extension, default_config.toml [plausibility]).
+PLAUSIBILITY = {"max_growth_pct": 50, "min_growth_records": 30, "max_records_per_school": 250}
 
 #: Issues that are not defects of the data (a bare year is what the person knows; a
 #: missing photo is measured by coverage): in ``issues.csv``, not in ``defects.csv``.
@@ -1423,10 +1428,11 @@ class Defect:
     field: str
     rule: str
     note: str = ""
+    severity_override: Severity | None = None
 
     @property
     def severity(self) -> Severity:
-        return RULE_SEVERITY[self.rule]
+        return self.severity_override or RULE_SEVERITY[self.rule]
 
 
 class DemoProvince:
@@ -1467,6 +1473,7 @@ class DemoProvince:
         self.compliance: list[dict[str, object]] = []  # expected unit_compliance rows
         self.payments: list[dict[str, object]] = []  # expected payment lines
         self.paid_in_year: dict[int, set[str]] = defaultdict(set)  # year -> staff codes already paid
+        self.holds: list[dict[str, object]] = []  # expected payment_holds rows
         self.catalog_review: list[dict[str, str]] = []
         self.tz = timezone()
         self.silent = self._plan_silent_units()
@@ -2243,8 +2250,9 @@ class DemoProvince:
         out: list[Defect] = []
         r = rules()
 
-        def add(row: StaffRow, field_key: str, rule: str, note: str = "") -> None:
-            d = Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, field_key, rule, note)
+        def add(row: StaffRow, field_key: str, rule: str, note: str = "", severity: Severity | None = None) -> None:
+            d = Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, field_key, rule, note,
+                       severity)
             row.issues.append(d)
             out.append(d)
 
@@ -2258,11 +2266,17 @@ class DemoProvince:
         units_of = defaultdict(set)
         for row in rows:
             units_of[row.record.ma_cb].add(row.reporting_unit)
+        # who carried each code last quarter (the generator's own resolved rows of the previous quarter)
+        carried_before = {(row.reporting_unit, row.record.ma_cb) for row in self.previous_rows} if self._follows_previous(q) else set()
         for row in rows:
             if per_unit[(row.reporting_unit, row.record.ma_cb)] > 1:
                 add(row, "ma_cb", "duplicate_ma_cb", "same ma_cb twice in the unit's resolved data")
-            if len(units_of[row.record.ma_cb]) > 1:
-                add(row, "ma_cb", "duplicate_across_units", "sent by " + ", ".join(sorted(units_of[row.record.ma_cb])))
+            units = units_of[row.record.ma_cb]
+            if len(units) > 1:
+                owners = {u for u in units if (u, row.record.ma_cb) in carried_before}
+                owner_only = owners == {row.reporting_unit}  # the unit that alone carried them: a warning
+                add(row, "ma_cb", "duplicate_across_units", "sent by " + ", ".join(sorted(units)),
+                    "warning" if owner_only else None)
         prev_q = q.previous()
         if self._follows_previous(q):
             before: dict[str, list[StaffRow]] = defaultdict(list)
@@ -2460,15 +2474,38 @@ class DemoProvince:
             s["first_received_at"] = first.strftime("%Y-%m-%d %H:%M") if first else ""
             self.compliance.append(s)
 
+    def _held_units(self, q: Quarter, rows: list[StaffRow]) -> set[str]:
+        """Reporting units whose record count is implausible this quarter (README,
+        "Implausible counts are held"; limits :data:`PLAUSIBILITY`): more than
+        ``max_records_per_school`` per unit of its catalog, or ``max_growth_pct`` above
+        its count of the previous quarter and at least ``min_growth_records`` more.
+        The demo confirms none."""
+        counts = Counter(row.reporting_unit for row in rows)
+        previous = Counter(row.reporting_unit for row in self.previous_rows) if self._follows_previous(q) else Counter()
+        held: set[str] = set()
+        for unit, n in sorted(counts.items()):
+            schools = len(self.schools_of.get(unit, ())) or 1
+            before = previous.get(unit)  # None: no record of the unit last quarter, nothing to compare
+            if n > schools * PLAUSIBILITY["max_records_per_school"] or (
+                before and n * 100 > before * (100 + PLAUSIBILITY["max_growth_pct"])
+                and n - before >= PLAUSIBILITY["min_growth_records"]
+            ):
+                held.add(unit)
+                self.holds.append({"quarter": q.key, "reporting_unit": unit, "n_records": n,
+                                   "previous_records": "" if before is None else before, "schools": schools})
+        return held
+
     def _pay(self, q: Quarter, rows: list[StaffRow]) -> None:
         """The expected payment lines of the quarter (the contract's "Payments" rule):
         a person's record is paid once per calendar year, in the first quarter it
-        stands with no error, to the reporting unit that sent it; rates are the
-        defaults written here (:data:`PAYMENT_RATES_VND`)."""
+        stands with no error (and its unit's count is plausible: :meth:`_held_units`),
+        to the reporting unit that sent it; rates are the defaults written here
+        (:data:`PAYMENT_RATES_VND`)."""
+        held = self._held_units(q, rows)
         paid_before = self.paid_in_year[q.year]
         paid_now: dict[str, str] = {}  # ma_cb -> reporting unit
         for row in rows:
-            if not row.has_error and row.record.ma_cb not in paid_before:
+            if not row.has_error and row.reporting_unit not in held and row.record.ma_cb not in paid_before:
                 paid_now.setdefault(row.record.ma_cb, row.reporting_unit)
         paid_before.update(paid_now)
         per_unit = Counter(paid_now.values())
@@ -2547,6 +2584,8 @@ class DemoProvince:
         write("compliance.csv", header, [[s[k] for k in header] for s in self.compliance])
         header = ["quarter", "payee", "payee_type", "item", "n_records", "rate_vnd", "amount_vnd"]
         write("payments.csv", header, [[s[k] for k in header] for s in self.payments])
+        header = ["quarter", "reporting_unit", "n_records", "previous_records", "schools"]
+        write("payment_holds.csv", header, [[s[k] for k in header] for s in self.holds])
         header = ["quarter", "reporting_unit", "loai", "submitted", "first_received_at", "deadline", "days_late",
                   "n_records", "lost_records"]
         write("units_expected.csv", header, [[s[k] for k in header] for s in self.unit_summary])

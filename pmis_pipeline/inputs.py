@@ -157,5 +157,10 @@ def catalog_version(settings: Settings) -> str:
     return short_hash(path.read_bytes()) if path.is_file() else EMPTY_VERSION
 
 
+def confirmations_version(settings: Settings) -> str:
+    path = settings.paths.confirmations_csv
+    return short_hash(path.read_bytes()) if path.is_file() else EMPTY_VERSION
+
+
 def config_version(settings: Settings) -> str:
     return settings.fingerprint

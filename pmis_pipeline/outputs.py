@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +43,7 @@ ANNOUNCEMENT = Owned(("thong-bao-ket-qua-*.xlsx",))
 PAYMENT_DOCUMENTS = Owned(("thanh-toan/*.xlsx",))
 FEEDBACK = Owned(("phan-hoi/*.xlsx",))
 REVIEW = Owned(("ra-soat-*.xlsx",))
+STATISTICS = Owned(("thong-ke-*.xlsx",))
 SIGNABLE = (ANNOUNCEMENT, PAYMENT_DOCUMENTS)
 
 
@@ -74,6 +75,32 @@ def staged(folder: Path, owned: Owned) -> Iterator[Path]:
             old.unlink()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def replace_folder(target: Path, build: Callable[[Path], None]) -> Path:
+    """Build a whole folder beside ``target`` (same name, in a staging parent)
+    and swap it in; a failure or a kill leaves ``target`` as it was."""
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    for leftover in parent.glob(".staging-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    stage = parent / f".staging-{os.getpid()}"
+    try:
+        build(stage / target.name)
+        checkpoint("folder_written")
+        old = parent / f".staging-{os.getpid()}-old"
+        if target.exists():
+            os.replace(target, old)
+        os.replace(stage / target.name, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return target
+
+
+def remove_folder(target: Path) -> None:
+    """Remove a folder an asset owns (when it has nothing to hold any more)."""
+    shutil.rmtree(target, ignore_errors=True)
 
 
 def withdraw_signable(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pmis_pipeline.plausibility import hold_params, unconfirmed_holds_sql
 from pmis_pipeline.quarters import Quarter
 from pmis_pipeline.warehouse import fetch_frame
 
@@ -20,13 +21,19 @@ SO_PAYEE = "SO"
 SO_NAME = "Sở Giáo dục và Đào tạo"
 
 
-def paid_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
-    """The records first payable in ``quarter``: quarter, ma_cb, reporting_unit, loai."""
+def paid_records(con: duckdb.DuckDBPyConnection, quarter: str, plausibility: dict) -> pl.DataFrame:
+    """The records first payable in ``quarter``: quarter, ma_cb, reporting_unit, loai.
+
+    A record is payable in a quarter where it stands with no error and its
+    unit's count is plausible (or confirmed by the Department); a record
+    held in one quarter is paid in the first later quarter of the year in
+    which it is payable."""
     year = Quarter.parse_key(quarter).year
     return fetch_frame(
         con,
-        """
-        WITH valid AS (
+        f"""
+        WITH held AS ({unconfirmed_holds_sql()}),
+        valid AS (
             SELECT s.quarter, s.ma_cb, s.reporting_unit
             FROM core.staff_rows s
             WHERE s.quarter LIKE $year || '-Q_' AND s.quarter <= $q AND s.ma_cb IS NOT NULL
@@ -35,6 +42,7 @@ def paid_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
                   WHERE i.quarter = s.quarter AND i.submission_id = s.submission_id
                     AND i.row_number = s.row_number AND i.severity = 'error'
               )
+              AND NOT EXISTS (SELECT 1 FROM held h WHERE h.quarter = s.quarter AND h.reporting_unit = s.reporting_unit)
         )
         SELECT v.quarter, v.ma_cb, v.reporting_unit, u.loai
         FROM valid v JOIN core.units u ON u.ma_don_vi = v.reporting_unit
@@ -42,7 +50,7 @@ def paid_records(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
           AND NOT EXISTS (SELECT 1 FROM valid e WHERE e.ma_cb = v.ma_cb AND e.quarter < $q)
         ORDER BY v.reporting_unit, v.ma_cb
         """,
-        {"q": quarter, "year": str(year)},
+        {"q": quarter, "year": str(year), **hold_params(plausibility)},
     )
 
 

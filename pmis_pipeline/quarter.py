@@ -26,6 +26,7 @@ from pmis_pipeline.inputs import RECEIPTS_FILE, quarter_deadline, quarter_folder
 from pmis_pipeline.intake import QuarterIntake, ingest_quarter
 from pmis_pipeline.isolation import IntakeLimits
 from pmis_pipeline.payments import paid_records, payment_lines
+from pmis_pipeline.plausibility import held_units, read_confirmations
 from pmis_pipeline.settings import Settings
 
 Progress = Callable[[str], None]
@@ -36,7 +37,7 @@ ASSET_TABLES: dict[str, tuple[str, ...]] = {
     "staff": ("staff_rows", "submission_status"),
     "record_issues": ("record_issues", "lost_records", "catalog_proposals", "expectation_results"),
     "unit_compliance": ("unit_compliance",),
-    "payments": ("payments", "paid_records"),
+    "payments": ("payments", "paid_records", "payment_holds"),
 }
 
 
@@ -62,6 +63,7 @@ class QuarterLoad:
     compliance: pl.DataFrame
     paid: pl.DataFrame
     lines: pl.DataFrame
+    holds: pl.DataFrame  # implausible record counts: held unless confirmed
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -140,12 +142,19 @@ def load_quarter(con: duckdb.DuckDBPyConnection, settings: Settings, read: Quart
     t = time.perf_counter()
     deadline = quarter_deadline(settings, quarter)
     compliance = unit_compliance(con, quarter, deadline, settings.section("scoring"))
-    paid = paid_records(con, quarter)
+    warehouse.replace_confirmations(con, read_confirmations(settings.paths.confirmations_csv))
+    plausibility = settings.section("plausibility")
+    holds = held_units(con, quarter, plausibility)
+    paid = paid_records(con, quarter, plausibility)
     units = warehouse.fetch_frame(con, "SELECT * FROM core.units")
     lines = payment_lines(paid, units, quarter, settings.section("payments"))
-    warehouse.replace_quarter(con, quarter, {"unit_compliance": compliance, "paid_records": paid, "payments": lines})
+    warehouse.replace_quarter(
+        con, quarter, {"unit_compliance": compliance, "paid_records": paid, "payments": lines, "payment_holds": holds}
+    )
     timed("ranking_and_payments", t)
-    return QuarterLoad(quarter, resolution, issues, gx_summary, lost, proposals, deadline, compliance, paid, lines, timings)
+    return QuarterLoad(
+        quarter, resolution, issues, gx_summary, lost, proposals, deadline, compliance, paid, lines, holds, timings
+    )
 
 
 def data_versions(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, str]:

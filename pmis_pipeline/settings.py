@@ -57,6 +57,11 @@ class Paths:
         return self.catalog_dir / "deadlines.csv"
 
     @property
+    def confirmations_csv(self) -> Path:
+        """The Department's confirmations of implausible record counts (payments released)."""
+        return self.catalog_dir / "payment_confirmations.csv"
+
+    @property
     def warehouse(self) -> Path:
         return self.data / "warehouse"
 

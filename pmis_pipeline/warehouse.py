@@ -35,7 +35,7 @@ from pmis_pipeline.catalog import UNIT_COLUMNS
 from pmis_pipeline.files import copy_atomically
 from pmis_pipeline.textnorm import blank_sql
 
-SCHEMA_VERSION = 5  # bump on any DDL or derivation change: every quarter is rebuilt from the archive
+SCHEMA_VERSION = 6  # bump on any DDL or derivation change: every quarter is rebuilt from the archive
 
 
 def _record_columns_ddl() -> str:
@@ -199,6 +199,23 @@ CREATE TABLE IF NOT EXISTS core.paid_records (
     reporting_unit VARCHAR,
     loai VARCHAR
 );
+CREATE TABLE IF NOT EXISTS core.payment_confirmations (
+    quarter VARCHAR NOT NULL,
+    reporting_unit VARCHAR NOT NULL,
+    confirmed_by VARCHAR,
+    note VARCHAR
+);
+CREATE TABLE IF NOT EXISTS core.payment_holds (
+    quarter VARCHAR NOT NULL,
+    reporting_unit VARCHAR NOT NULL,
+    n_records BIGINT,
+    previous_records BIGINT,
+    schools BIGINT,
+    reason VARCHAR,
+    confirmed BOOLEAN,
+    confirmed_by VARCHAR,
+    note VARCHAR
+);
 CREATE TABLE IF NOT EXISTS core.payments (
     quarter VARCHAR NOT NULL,
     payee VARCHAR NOT NULL,
@@ -260,6 +277,10 @@ CREATE OR REPLACE VIEW unit_compliance AS
 SELECT quarter, reporting_unit, loai, submitted, first_received_at, deadline, days_late, n_records,
        completeness_pct, accuracy_pct, photo_pct, lost_records, score, rank, ten_don_vi, timeliness
 FROM core.unit_compliance;
+
+CREATE OR REPLACE VIEW payment_holds AS
+SELECT quarter, reporting_unit, n_records, previous_records, schools, reason, confirmed, confirmed_by, note
+FROM core.payment_holds;
 
 CREATE OR REPLACE VIEW payments AS
 SELECT quarter, payee, payee_type, item, n_records, rate_vnd, amount_vnd, payee_name FROM core.payments;
@@ -356,6 +377,15 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
             con.execute("DROP SCHEMA core CASCADE")
     con.execute(text)
     con.execute("INSERT OR REPLACE INTO core.meta VALUES ('schema_version', ?), ('ddl', ?)", [str(SCHEMA_VERSION), digest])
+
+
+def replace_confirmations(con: duckdb.DuckDBPyConnection, confirmations: pl.DataFrame) -> None:
+    """Replace the Department's payment confirmations (inside the caller's transaction)."""
+    con.execute("DELETE FROM core.payment_confirmations")
+    if confirmations.height:
+        con.register("confirmations_in", confirmations.to_arrow())
+        con.execute("INSERT INTO core.payment_confirmations BY NAME SELECT * FROM confirmations_in")
+        con.unregister("confirmations_in")
 
 
 def replace_units(con: duckdb.DuckDBPyConnection, units: pl.DataFrame) -> None:
@@ -483,7 +513,7 @@ def record_quarter_state(
 PUBLISHED_TABLES = (
     "submission_files", "records", "photos", "declared_units", "submission_status", "staff_rows",
     "record_issues", "lost_records", "catalog_proposals", "unit_compliance", "expectation_results",
-    "paid_records", "payments",
+    "paid_records", "payments", "payment_holds",
 )
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 
@@ -161,3 +162,32 @@ def test_a_quarter_whose_blocking_check_fails_gets_no_signable_document_and_is_n
     assert not list(reports.glob("thong-bao-ket-qua-*.xlsx"))
     assert not list(reports.glob("thanh-toan/*.xlsx"))
     assert not (province / "warehouse" / "pmis.duckdb").exists()  # nothing was ever published
+
+
+def test_documents_of_a_quarter_that_later_fails_its_blocking_checks_are_withdrawn(province, monkeypatch):
+    send(province, Q1, "q1.xlsx", [person("BT0001", "THPT01")])
+    reports = province / "warehouse" / "reports" / Q1
+    with dg.instance_for_test() as instance:
+        runs, _, cursor = settle(instance, province)
+        assert runs[0] == (Q1, True) and list(reports.glob("thanh-toan/*.xlsx"))
+        published = query(province, "SELECT ma_cb FROM staff")
+
+        import pmis_pipeline.quarter as quarter_module
+
+        honest = quarter_module.payment_lines
+        monkeypatch.setattr(
+            quarter_module, "payment_lines",
+            lambda *a, **k: honest(*a, **k).with_columns((pl.col("amount_vnd") + 1).alias("amount_vnd")),
+        )
+        time.sleep(1.1)
+        send(province, Q1, "q1b.xlsx", [person("BT0002", "THPT01", ho_ten="Trần Thị Bé")])
+        runs, message, cursor = settle(instance, province, cursor)
+        assert runs[0] == (Q1, False)
+        # publishing by hand now holds the failed quarter back: the analysts keep its last good version
+        dg.materialize(ALL_ASSETS, instance=instance, selection="analyst_warehouse",
+                       resources={"pmis": PmisResource(data_dir=str(province))})
+    assert not list(reports.glob("thong-bao-ket-qua-*.xlsx")) and not list(reports.glob("thanh-toan/*.xlsx"))
+    assert query(province, "SELECT ma_cb FROM staff") == published == [("BT0001",)]
+    with duckdb.connect(str(province / "warehouse" / "build.duckdb"), read_only=True) as con:
+        # the new file replaced the school's list in the build database; that version is not published
+        assert con.execute("SELECT ma_cb FROM core.staff_rows").fetchall() == [("BT0002",)]

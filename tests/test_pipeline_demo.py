@@ -153,6 +153,12 @@ def test_payments_equal_the_truth(demo):
     )
     got = sorted(query(demo, f"SELECT {', '.join(cols)} FROM payments"))
     assert got == expected
+    holds = sorted(
+        (q, u, int(n), int(before) if before else None, int(schools))
+        for q, u, n, before, schools in truth(demo, "payment_holds").filter(pl.col("quarter").is_in(QUARTERS)).iter_rows()
+    )
+    got_holds = sorted(query(demo, "SELECT quarter, reporting_unit, n_records, previous_records, schools FROM payment_holds"))
+    assert got_holds == holds
     paid = {q: sum(amount for q2, *_, amount in got if q2 == q) for q in QUARTERS}
     assert paid[QUARTERS[0]] > paid[QUARTERS[1]] > 0  # most records are paid in the first quarter
 

@@ -1,0 +1,130 @@
+"""What the Department sends on and keeps, per quarter: the statistical report
+(báo cáo thống kê) and the consolidated export for SREM. Both read the
+quarter's checked tables, and are verified before they are put in place."""
+
+import dagster as dg
+
+from assets import metadata as meta
+from assets.documents import document_state
+from assets.inputs import pipeline_config
+from assets.partitions import SAME_AND_NEXT, quarterly_partitions
+from assets.resources import PmisResource
+from assets.warehouse import CODE_VERSION, WRITER_POOL
+from pmis_pipeline import export, outputs, stats
+from pmis_pipeline.documents.statistics import write_statistics
+
+GROUP = "reports"
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name=GROUP,
+    kinds={"excel"},
+    deps=["unit_compliance", dg.AssetDep("staff", partition_mapping=SAME_AND_NEXT), pipeline_config.key],
+    pool=WRITER_POOL,
+    code_version=CODE_VERSION,
+    description=(
+        "Báo cáo thống kê của quý (thong-ke-YYYY-Qn.xlsx): cán bộ theo huyện, đơn vị, cấp học, giới tính, dân tộc, "
+        "tôn giáo, trình độ, chuẩn, lý luận chính trị, đảng viên, độ tuổi, ngạch; ảnh, độ đầy đủ, độ chính xác; "
+        "biến động so với quý trước. Mỗi bảng cộng lại đúng bằng số hồ sơ của quý (kiểm tra trước khi đặt tệp)."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "statistics_reconcile",
+            asset="statistical_report",
+            blocking=True,
+            partitions_def=quarterly_partitions,
+            description="Mỗi bảng của báo cáo thống kê cộng lại đúng bằng số hồ sơ của quý.",
+        )
+    ],
+)
+def statistical_report(context: dg.AssetExecutionContext, pmis: PmisResource):
+    quarter = context.partition_key
+    settings = pmis.settings()
+    folder = outputs.quarter_reports(settings.paths.reports, quarter)
+    with pmis.build_db(read_only=True) as con:
+        state = document_state(settings, con, quarter)
+        figures = stats.quarter_statistics(con, quarter)
+        problems = stats.reconciliation_problems(figures)
+        if problems:
+            raise dg.Failure(
+                description=f"{quarter}: báo cáo thống kê không khớp số hồ sơ; không đặt tệp vào chỗ",
+                metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
+            )
+    written = []
+    with outputs.staged(folder, outputs.STATISTICS) as stage:
+        if state.announcement_due:  # like the announcement: once a file arrived, or after the deadline
+            written.append(folder / write_statistics(stage / f"thong-ke-{quarter}.xlsx", figures).name)
+    yield dg.MaterializeResult(
+        metadata={
+            "Tệp": dg.MetadataValue.path(str(written[0])) if written else "chưa lập: chưa có tệp và chưa đến hạn",
+            "Số hồ sơ": figures.n_staff,
+            "Số người": figures.n_persons,
+            "So với quý": figures.previous_quarter or "—",
+            **(meta.reports_link(quarter, written[0].name) if written else {}),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="statistics_reconcile", passed=True,
+        description=f"Mọi bảng cộng lại đúng {figures.n_staff} hồ sơ.", metadata={"Số hồ sơ": figures.n_staff},
+    )
+
+
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name=GROUP,
+    kinds={"excel", "parquet"},
+    deps=["payments", "unit_compliance", "record_issues"],
+    pool=WRITER_POOL,
+    code_version=CODE_VERSION,
+    description=(
+        "Dữ liệu tổng hợp của quý gửi dự án SREM (warehouse/export/YYYY-Qn/): hồ sơ đã nhận theo mẫu nộp "
+        "(ThongTin, HoSo, DonVi; mã đơn vị báo cáo SO), các bảng cho người phân tích dạng Parquet, và tệp "
+        "manifest.json (số dòng, sha256 từng tệp) để bên nhận kiểm tra."
+    ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "export_verified",
+            asset="srem_export",
+            blocking=True,
+            partitions_def=quarterly_partitions,
+            description="Thư mục dữ liệu gửi SREM khớp với manifest.json (từng tệp, kích thước, sha256, số dòng).",
+        )
+    ],
+)
+def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
+    quarter = context.partition_key
+    target = export.export_folder(pmis.settings().paths.warehouse, quarter)
+    manifest: dict = {}
+    with pmis.build_db(read_only=True) as con:
+        (n_staff,) = con.execute("SELECT count(*) FROM core.staff_rows WHERE quarter = ?", [quarter]).fetchone()
+    if n_staff == 0:
+        outputs.remove_folder(target)
+        yield dg.MaterializeResult(metadata={"Thư mục": "không xuất: quý chưa có hồ sơ nào", "Số tệp": 0, "Số hồ sơ": 0})
+        yield dg.AssetCheckResult(check_name="export_verified", passed=True, description="Không có gì để xuất.")
+        return
+
+    def build(folder):
+        nonlocal manifest
+        with pmis.build_db(read_only=True) as con:
+            manifest = export.export_quarter(con, quarter, folder, progress=context.log.debug)
+        problems = export.verify_export(folder)
+        if problems:
+            raise dg.Failure(description=f"{quarter}: export does not match its manifest", metadata={"problems": "; ".join(problems)})
+
+    outputs.replace_folder(target, build)
+    files = manifest.get("files", [])
+    yield dg.MaterializeResult(
+        metadata={
+            "Thư mục": dg.MetadataValue.path(str(target)),
+            "Số tệp": len(files),
+            "Số hồ sơ": next((f["rows"] for f in files if f.get("kind") == "submission"), 0),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="export_verified", passed=True,
+        description=f"{len(files)} tệp khớp với manifest.json.", metadata={"Số tệp": len(files)},
+    )
+
+
+REPORTS = [statistical_report, srem_export]
