@@ -2435,11 +2435,14 @@ class DemoProvince:
         score and the dense rank within its group."""
         deadline = contract_deadline(q)
         lost = Counter(d.reporting_unit for d in defects if d.rule == "lost_record")
+        rows_of: dict[str, list[StaffRow]] = defaultdict(list)
+        for row in rows:
+            rows_of[row.reporting_unit].append(row)
         scored: list[dict[str, object]] = []
         for u in self.reporting_units:
             firsts = [f.received for f in plans if f.kind != "reject" and f.reporting_unit == u.code]
             first = min(firsts) if firsts else None
-            mine = [row for row in rows if row.reporting_unit == u.code]
+            mine = rows_of[u.code]
             filled = required = 0
             for row in mine:
                 f_cells, r_cells = required_cells(row.record.values)
