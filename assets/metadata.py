@@ -7,16 +7,15 @@ Vietnamese grouping (``28.532.000``). Numbers that the UI plots across
 quarters stay numbers.
 """
 
-import os
 from collections.abc import Mapping
 from datetime import date, datetime
-from urllib.parse import quote
 
 import dagster as dg
 import polars as pl
 
 from pmis_pipeline.documents.money import format_pct, format_vnd
 from pmis_pipeline.rules import RULE_LABELS_VI
+from pmis_pipeline.serve import report_url, reports_base_url
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 GROUP_VI = {"phong": "Phòng GD&ĐT", "truc_thuoc": "Đơn vị trực thuộc Sở", "so": "Sở GD&ĐT"}
@@ -68,8 +67,7 @@ def date_vi(day: date) -> str:
 def reports_link(*parts: str) -> dict[str, dg.MetadataValue]:
     """A link to the quarter page or a document on the local reports server
     (``PMIS_REPORTS_URL``, set by ``./run up``); nothing without the server."""
-    base = os.environ.get("PMIS_REPORTS_URL")
+    base = reports_base_url()
     if not base:
         return {}
-    path = "/".join(quote(p) for p in parts)
-    return {"Mở trong trình duyệt": dg.MetadataValue.url(f"{base.rstrip('/')}/{path}")}
+    return {"Mở trong trình duyệt": dg.MetadataValue.url(report_url(base, "/".join(parts)))}

@@ -11,6 +11,7 @@ from assets.partitions import SAME_AND_NEXT, quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
 from pmis_pipeline import export, outputs, stats
+from pmis_pipeline.documents.quarter_page import write_quarter_report
 from pmis_pipeline.documents.statistics import write_statistics
 
 GROUP = "reports"
@@ -127,4 +128,31 @@ def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
     )
 
 
-REPORTS = [statistical_report, srem_export]
+@dg.asset(
+    partitions_def=quarterly_partitions,
+    group_name=GROUP,
+    kinds={"html"},
+    deps=["feedback_workbooks", "department_review", "announcement", "payment_documents", "statistical_report", "srem_export"],
+    pool=WRITER_POOL,
+    code_version=CODE_VERSION,
+    description=(
+        "Trang báo cáo quý (reports/YYYY-Qn/index.html) cho người không dùng Dagster: tình trạng từng đơn vị (đúng "
+        "hạn, trễ, tệp bị từ chối và lý do, chưa gửi), bảng xếp hạng, biểu đồ độ đầy đủ, độ chính xác, ảnh, các "
+        "dòng chi và đường dẫn tương đối tới mọi văn bản của quý; và trang mục lục các quý (reports/index.html)."
+    ),
+)
+def quarter_page(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    quarter = context.partition_key
+    settings = pmis.settings()
+    with pmis.build_db(read_only=True) as con:
+        page = write_quarter_report(settings, con, quarter)
+    return dg.MaterializeResult(
+        metadata={
+            "Trang": dg.MetadataValue.path(str(page)),
+            "Dung lượng (KB)": round(page.stat().st_size / 1024, 1),
+            **meta.reports_link(quarter, "index.html"),
+        }
+    )
+
+
+REPORTS = [statistical_report, srem_export, quarter_page]

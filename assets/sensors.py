@@ -38,7 +38,7 @@ from assets.partitions import KEYS, quarter_keys
 from assets.publish import analyst_warehouse
 from assets.reports import REPORTS
 from assets.resources import PmisResource
-from assets.warehouse import CODE_VERSION, SPECS
+from assets.warehouse import SPECS
 from pmis_pipeline import inputs
 from pmis_pipeline.settings import Settings
 
@@ -112,8 +112,8 @@ def _reload_location(url: str) -> None:
     threading.Thread(target=reload, daemon=True).start()
 
 
-def _fingerprint(versions: dict[str, str], storage_ids: list[int]) -> str:
-    return inputs.short_hash(CODE_VERSION, json.dumps(versions, sort_keys=True), json.dumps(storage_ids))
+def _fingerprint(code: str, versions: dict[str, str], storage_ids: list[int]) -> str:
+    return inputs.short_hash(code, json.dumps(versions, sort_keys=True), json.dumps(storage_ids))
 
 
 @dg.sensor(
@@ -162,12 +162,13 @@ def quarters_sensor(context: dg.SensorEvaluationContext, pmis: PmisResource):
 
     asset_graph = context.repository_def.asset_graph
     resolver = _resolver(context.instance, asset_graph)
+    code = json.dumps([asset_graph.get(key).code_version for key in QUARTER_ASSETS])  # a new pipeline version retries
     done_before: list[int] = []
     for quarter in quarters:
         statuses = {key: resolver.get_status(key, quarter) for key in QUARTER_ASSETS}
         behind = sorted(k.to_user_string() for k, s in statuses.items() if s != StaleStatus.FRESH)
         if behind:
-            fingerprint = _fingerprint(cursor.reported, done_before)
+            fingerprint = _fingerprint(code, cursor.reported, done_before)
             if cursor.attempted.get(quarter) == fingerprint:
                 context.update_cursor(cursor.dump())
                 return dg.SkipReason(
@@ -186,7 +187,7 @@ def quarters_sensor(context: dg.SensorEvaluationContext, pmis: PmisResource):
     context.update_cursor(cursor.dump())
     if resolver.get_status(analyst_warehouse.key) != StaleStatus.FRESH:
         return dg.RunRequest(
-            run_key=f"publish:{_fingerprint(cursor.reported, done_before)}",
+            run_key=f"publish:{_fingerprint(code, cursor.reported, done_before)}",
             asset_selection=[analyst_warehouse.key],
             tags={"pmis/reason": "every quarter up to date: publish"},
         )

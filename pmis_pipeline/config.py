@@ -139,6 +139,12 @@ class DocumentsConfig(_Section):
     payment_method: str
 
 
+class BackupConfig(_Section):
+    """``pmis backup``: how many snapshots a backup folder keeps (0 = every one)."""
+
+    keep: Annotated[int, Field(ge=0)]
+
+
 class PipelineConfig(_Section):
     partitions: PartitionsConfig
     calendar: CalendarConfig
@@ -150,6 +156,7 @@ class PipelineConfig(_Section):
     plausibility: PlausibilityConfig
     checks: ChecksConfig
     documents: DocumentsConfig
+    backup: BackupConfig
 
 
 def _location(loc: tuple) -> str:

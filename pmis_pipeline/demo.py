@@ -1961,8 +1961,10 @@ class DemoProvince:
         foreign_cache: dict[str, list[str]] = {}
         self._odd_codes = set()
         mistyped = False  # one school code mistyped in a draft, each quarter
-        for f in plans:
-            self.say(f"{q.key}: {f.name}")
+        step = max(1, len(plans) // 4)
+        for i, f in enumerate(plans, start=1):
+            if i % step == 0 or i == len(plans):
+                self.say(f"{q.key}: {i}/{len(plans)} files written")
             if f.kind == "duplicate":
                 original = next(p for p in plans if p.name == f.duplicate_of)
                 f.records, f.photos, f.data = original.records, original.photos, original.data

@@ -107,9 +107,9 @@ class Settings:
     @cached_property
     def fingerprint(self) -> str:
         """A short hash of the effective configuration that shapes results
-        (defaults merged with overrides; not the quarters offered nor how long
-        the inbox waits for files to settle)."""
-        shaping = self.model.model_dump(mode="json", exclude={"partitions", "inbox"})
+        (defaults merged with overrides; not the quarters offered, how long
+        the inbox waits for files to settle, nor how many backups are kept)."""
+        shaping = self.model.model_dump(mode="json", exclude={"partitions", "inbox", "backup"})
         text = json.dumps(shaping, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -86,3 +86,26 @@ def test_a_first_quarter_beyond_what_the_schools_could_employ_is_held(data_dir: 
     reason = query(data_dir, "SELECT reason FROM payment_holds WHERE quarter = ? AND reporting_unit = 'THPT01'", [Q1])[0][0]
     assert "31" in reason and "30" in reason
     assert query(data_dir, "SELECT count(*) FROM payments WHERE payee = 'THPT01'") == [(0,)]
+
+
+def test_a_failed_error_check_is_visible_on_the_run(data_dir: Path):
+    """Not only a small red number in the lineage: the run carries a tag naming the
+    failed error-severity checks, and logs each at error level in Vietnamese."""
+    import dagster as dg
+
+    from assets.resources import PmisResource
+    from pmis_pipeline.definitions import ALL_ASSETS
+
+    write_catalog(data_dir)
+    write_xlsx(data_dir / "inbox" / Q1 / "a.xlsx", info_rows("THPT01", Q1), [person("BT0001", "THPT01")] * 2)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            ALL_ASSETS, instance=instance, partition_key=Q1, resources={"pmis": PmisResource(data_dir=str(data_dir))}
+        )
+        run = instance.get_run_by_id(result.run_id)
+        errors = [
+            e.message for e in instance.all_logs(result.run_id)
+            if e.level >= 40 and "không đạt" in (e.message or "")
+        ]
+    assert run.tags.get("pmis/kiem_tra_loi") == "duplicates"
+    assert any("duplicates" in m and "mã cán bộ bị trùng" in m for m in errors)

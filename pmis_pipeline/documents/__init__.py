@@ -13,7 +13,8 @@ Pure functions: no Dagster, no DuckDB. See each module:
 * :mod:`.announcement` - the quarterly announcement of results (body + annex);
 * :mod:`.payments` - contracts, liquidation minutes, receipt list, summary;
 * :mod:`.review` - the Department's review workbook;
-* :mod:`.render` - PDF copies with LibreOffice.
+* :mod:`.render` - PDF copies with LibreOffice;
+* :mod:`.quarter_page` - the quarter's self-contained HTML page and the list of quarters.
 """
 
 from pmis_pipeline.documents.announcement import write_announcement
