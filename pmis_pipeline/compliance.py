@@ -23,8 +23,15 @@ def unit_compliance(
     - completeness_pct: filled required cells / required cells over its staff rows;
     - accuracy_pct: staff rows with no ``error`` issue / staff rows;
     - photo_pct: staff rows with a photo / staff rows;
-    - score: weighted sum, rounded to 2 decimals; rank: dense within the
-      group (phong, truc_thuoc) by score, then earlier first receipt, then code.
+    - score: weighted sum of the published (rounded) figures, rounded to 2
+      decimals; rank: dense within the group (phong, truc_thuoc) by score, then
+      earlier first receipt, then code.
+
+    Percentages and the score are computed exactly (integers and DECIMAL) and
+    rounded half up, as by hand: in binary floating point
+    ``0.4 x 100 + 0.3 x 99.98 + 0.3 x 97.07`` (exactly 99.115) rounds to 99.11,
+    not 99.12, and two units' ranks can swap. A percentage 100 x a / b to two
+    decimals is ``(20000 a + b) // 2b`` hundredths.
     """
     return fetch_frame(
         con,
@@ -53,12 +60,15 @@ def unit_compliance(
                    CASE WHEN f.first_received_at IS NULL THEN NULL
                         ELSE greatest(0, date_diff('day', $deadline::DATE, f.first_received_at::DATE)) END AS days_late,
                    coalesce(st.n_records, 0) AS n_records,
-                   CASE WHEN coalesce(st.required, 0) = 0 THEN 0.0
-                        ELSE round(100.0 * st.filled / st.required, 2) END AS completeness_pct,
-                   CASE WHEN coalesce(st.n_records, 0) = 0 THEN 0.0
-                        ELSE round(100.0 * st.n_valid / st.n_records, 2) END AS accuracy_pct,
-                   CASE WHEN coalesce(st.n_records, 0) = 0 THEN 0.0
-                        ELSE round(100.0 * st.n_photo / st.n_records, 2) END AS photo_pct,
+                   CASE WHEN coalesce(st.required, 0) = 0 THEN 0::DECIMAL(5, 2)
+                        ELSE ((20000 * st.filled::HUGEINT + st.required) // (2 * st.required::HUGEINT))::DECIMAL(18, 0)
+                             * 0.01 END AS completeness_pct,
+                   CASE WHEN coalesce(st.n_records, 0) = 0 THEN 0::DECIMAL(5, 2)
+                        ELSE ((20000 * st.n_valid::HUGEINT + st.n_records) // (2 * st.n_records::HUGEINT))::DECIMAL(18, 0)
+                             * 0.01 END AS accuracy_pct,
+                   CASE WHEN coalesce(st.n_records, 0) = 0 THEN 0::DECIMAL(5, 2)
+                        ELSE ((20000 * st.n_photo::HUGEINT + st.n_records) // (2 * st.n_records::HUGEINT))::DECIMAL(18, 0)
+                             * 0.01 END AS photo_pct,
                    coalesce(lost.lost_records, 0) AS lost_records
             FROM ru
             LEFT JOIN files f USING (reporting_unit)
@@ -66,11 +76,14 @@ def unit_compliance(
             LEFT JOIN lost USING (reporting_unit)
         ), scored AS (
             SELECT *,
-                   CASE WHEN NOT submitted THEN 0.0
-                        ELSE greatest(0.0, 100.0 - $penalty * days_late) END AS timeliness,
+                   CASE WHEN NOT submitted THEN 0::DECIMAL(18, 6)
+                        ELSE greatest(0, 100 - $penalty::DECIMAL(18, 6) * days_late) END AS timeliness,
             FROM base
         ), final AS (
-            SELECT *, round($w_t * timeliness + $w_c * completeness_pct + $w_a * accuracy_pct, 2) AS score
+            SELECT * REPLACE (completeness_pct::DOUBLE AS completeness_pct, accuracy_pct::DOUBLE AS accuracy_pct,
+                              photo_pct::DOUBLE AS photo_pct, timeliness::DOUBLE AS timeliness),
+                   round($w_t::DECIMAL(18, 6) * timeliness + $w_c::DECIMAL(18, 6) * completeness_pct
+                         + $w_a::DECIMAL(18, 6) * accuracy_pct, 2)::DOUBLE AS score
             FROM scored
         )
         SELECT *, dense_rank() OVER (

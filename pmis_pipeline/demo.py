@@ -17,16 +17,27 @@ How it works, one quarter after the other:
    a few injected defects (only in the versions that will stand), then the
    cells as a 2009 clerk typed them (text dates, decimal commas, numbers that
    lose a leading zero, ALL-CAPS names, NFD, TCVN3 / VNI, ...).
-4. *Resolve and check* like the contract says (latest received file wins per
-   (reporting unit, school)) and run the validation rules on the typed
-   values: that is the truth. Every injected defect must be found again and
-   no record may carry an issue nobody injected (asserted while generating).
+4. *Resolve and check* like the contract says (within a reporting unit, the
+   latest received file wins per school, and a person a later file carries
+   is taken from it whatever school code either gives) and run the
+   validation rules on the typed values, warnings included: that is the
+   truth. Every injected defect must be found again, no record may carry an
+   issue nobody injected, and each warning must match its plan (bare birth
+   years, photos planned broken or left out, drifted identities, staff past
+   retirement age), asserted while generating.
+5. *Score and pay* each quarter by the contract's default rules, with the
+   default weights and rates written here as plain numbers: the expected
+   ``unit_compliance`` rows and payment lines.
 
 Everything is drawn from ``random.Random`` streams seeded by ``seed``; file
 times are set with :func:`os.utime`; workbook and zip time stamps are fixed,
 so the same seed and scale give the same bytes. Reference values (catalogs,
 grades, salary groups, rules) come from :mod:`pmis_pipeline.reference` and
-the package's default configuration, never from copies here.
+the package's default configuration (validation thresholds, time zone),
+never from copies here; the deadlines, scoring weights and payment rates
+are the contract's defaults written here (:data:`CONTRACT_DEADLINES`,
+:data:`SCORE_WEIGHTS`, :data:`PAYMENT_RATES_VND`), so the truth never reads
+them from the pipeline.
 
 The truth (``demo-truth/``, UTF-8 CSV):
 
@@ -35,18 +46,29 @@ The truth (``demo-truth/``, UTF-8 CSV):
   ``expected_status`` (accepted / superseded / rejected), ``reject_reason``
   (unreadable, unknown_reporting_unit, quarter_mismatch, no_hoso_sheet),
   ``n_records`` (HoSo data rows; 0 when rejected) and ``duplicate_of``.
-* ``staff.csv``: the resolved records (latest received file per (reporting
-  unit, school as written)), with the values as the pipeline should read them
+* ``staff.csv``: the resolved records (see step 4), with the values as the pipeline should read them
   (NFC title-case names, ISO birth dates or a bare year, identity numbers
   with their leading zeros, coefficients with two decimals, ``has_photo``).
-* ``defects.csv``: one line per issue of a resolved record (a duplicated
-  person on every copy) with the field it names and its severity;
-  ``lost_record`` lines name last quarter's record (field empty) and match
-  ``unit_compliance.lost_records``. Not listed: the year-only birth date and
-  missing-photo warnings, which are not defects of the data.
+* ``issues.csv``: every issue the pipeline must report in ``record_issues``,
+  errors and warnings, one line per issue of a resolved record (a duplicated
+  person on every copy): quarter, reporting unit, school, staff code, the
+  field it names, rule, severity. Nothing more and nothing less.
+* ``defects.csv``: the same without the warnings that are no defect of the
+  data (:data:`NOT_DEFECTS`: a bare birth year, a missing photo), plus
+  ``lost_record`` lines naming last quarter's record (field empty), which
+  match the ``lost_records`` view.
 * ``units_expected.csv`` (and ``units_expected_late.csv``, the late ones):
   per reporting unit and quarter, whether it submitted, its first receipt,
   days late, resolved records and lost records.
+* ``compliance.csv``: the expected ``unit_compliance`` rows: those columns
+  plus completeness, accuracy and photo percentages, timeliness, score (two
+  decimals, exact and half up) and rank within the group.
+* ``payments.csv``: the expected payment lines per quarter (payee, payee
+  type, item, records, rate, amount): every reporting unit with records paid
+  that quarter, and the Department's two lines.
+* ``payment_holds.csv``: reporting units whose record count is implausible
+  in a quarter (their records are paid in a later quarter of the year where
+  it is plausible; the demo confirms none). Empty at the usual scales.
 * ``catalog_review.csv``: schools of a ``DonVi`` sheet that the catalog lacks
   or names otherwise.
 """
@@ -67,7 +89,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -81,7 +103,7 @@ from openpyxl.styles import Font
 from PIL import Image, ImageDraw
 
 from pmis_pipeline import reference, schema
-from pmis_pipeline.quarters import Quarter, default_deadline
+from pmis_pipeline.quarters import Quarter
 from pmis_pipeline.settings import DEFAULT_CONFIG
 from pmis_pipeline.textnorm import nfc, strip_diacritics, value_key
 
@@ -295,10 +317,14 @@ def rules() -> dict[str, int]:
         return dict(tomllib.load(fh)["rules"])
 
 
-@cache
-def deadline_days() -> dict[str, str]:
-    with DEFAULT_CONFIG.open("rb") as fh:
-        return dict(tomllib.load(fh)["calendar"]["deadlines"])
+#: The contract's deadlines (submission-format.md: Q1 20/04, Q2 15/05, Q3 20/09, Q4 20/12;
+#: other years repeat the same day and month), written here, not read from the pipeline.
+CONTRACT_DEADLINES = {1: (4, 20), 2: (5, 15), 3: (9, 20), 4: (12, 20)}
+
+
+def contract_deadline(q: Quarter) -> date:
+    month, day = CONTRACT_DEADLINES[q.q]
+    return date(q.year, month, day)
 
 
 @cache
@@ -764,8 +790,26 @@ RULE_SEVERITY: dict[str, Severity] = {
     "cccd_mismatch": "error", "step_out_of_range": "error", "coefficient_mismatch": "error",
     "qualification_below_grade": "error", "unit_unknown": "error", "unit_other_reporting_unit": "error",
     "duplicate_ma_cb": "error", "duplicate_across_units": "error", "lost_record": "error",
-    "identity_drift": "warning",
+    "identity_drift": "warning", "year_only_date": "warning", "photo_missing": "warning",
 }
+#: The contract's default rules for the ranking and the payments ("Default rules" in
+#: reference-and-warehouse.md, the defaults of default_config.toml), written here as
+#: plain numbers so that the truth never reads them from the pipeline.
+SCORE_WEIGHTS = {"timeliness": Decimal("0.4"), "completeness": Decimal("0.3"), "accuracy": Decimal("0.3")}
+PENALTY_PER_DAY_LATE = 5
+PAYMENT_RATES_VND: dict[str, tuple[tuple[str, int], ...]] = {
+    "phong": (("nhap_lieu", 1000), ("tong_hop_kiem_tra", 1000)),
+    "truc_thuoc": (("nhap_lieu", 1000),),
+    "so": (("tong_hop_phong", 1000), ("tong_hop_truc_thuoc", 2000)),  # records of district offices, of direct units
+}
+SO_PAYEE = "SO"
+CENT = Decimal("0.01")
+#: Implausible record counts hold a unit's payment (README's extension, default_config.toml [plausibility]).
+PLAUSIBILITY = {"max_growth_pct": 50, "min_growth_records": 30, "max_records_per_school": 250}
+
+#: Issues that are not defects of the data (a bare year is what the person knows; a
+#: missing photo is measured by coverage): in ``issues.csv``, not in ``defects.csv``.
+NOT_DEFECTS = frozenset({"year_only_date", "photo_missing"})
 
 
 @dataclass
@@ -776,6 +820,7 @@ class Record:
     values: dict[str, object]
     intended: set[tuple[str, str]] = field(default_factory=set)  # injected (field, rule)
     photo: str | None = None  # photo entry planned in a zip ("anh/BT123456.jpg") or None
+    anh_cell: str | None = None  # what the Ảnh cell holds once rendered (the entry, its file name, or nothing)
 
     @property
     def ma_cb(self) -> str:
@@ -1367,6 +1412,11 @@ class StaffRow:
     file: FilePlan
     record: Record
     has_photo: bool = False
+    issues: list[Defect] = field(default_factory=list)  # every issue of this row (lost records excepted)
+
+    @property
+    def has_error(self) -> bool:
+        return any(d.severity == "error" for d in self.issues)
 
 
 @dataclass
@@ -1420,6 +1470,10 @@ class DemoProvince:
         self.staff: list[StaffRow] = []
         self.defects: list[Defect] = []
         self.unit_summary: list[dict[str, object]] = []
+        self.compliance: list[dict[str, object]] = []  # expected unit_compliance rows
+        self.payments: list[dict[str, object]] = []  # expected payment lines
+        self.paid_in_year: dict[int, set[str]] = defaultdict(set)  # year -> staff codes already paid
+        self.holds: list[dict[str, object]] = []  # expected payment_holds rows
         self.catalog_review: list[dict[str, str]] = []
         self.tz = timezone()
         self.silent = self._plan_silent_units()
@@ -1484,7 +1538,7 @@ class DemoProvince:
 
     # -- quarter simulation -------------------------------------------------
     def _hire_window(self, q: Quarter) -> tuple[date, date]:
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         return q.start + timedelta(days=4), min(q.end, deadline - timedelta(days=28))
 
     def simulate(self, qi: int, q: Quarter, rng: random.Random) -> dict[int, str]:
@@ -1646,7 +1700,7 @@ class DemoProvince:
     # -- file plan ------------------------------------------------------------
     def plan_files(self, qi: int, q: Quarter, rng: random.Random) -> list[FilePlan]:
         """Which files arrive this quarter, from whom, covering what, when."""
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         silent = self.silent.get(qi, set())
         senders = [u for u in self.reporting_units if u.code not in silent]
         taken_times: set[datetime] = set()
@@ -1906,6 +1960,7 @@ class DemoProvince:
         typed_twice = set(rng.sample(candidates, min(len(candidates), max(1, round(len(candidates) * 0.0004)))))
         foreign_cache: dict[str, list[str]] = {}
         self._odd_codes = set()
+        mistyped = False  # one school code mistyped in a draft, each quarter
         step = max(1, len(plans) // 4)
         for i, f in enumerate(plans, start=1):
             if i % step == 0 or i == len(plans):
@@ -1947,6 +2002,15 @@ class DemoProvince:
                     for key in f.style.dropped:
                         rec.values[key] = None
                     records.append(rec)
+            if f.kind == "draft" and not mistyped and records:
+                # a school code mistyped in a version the unit sends again: the later file carries
+                # the person, so the person is taken from it whatever school either gives (the
+                # contract's resolution); the code is in no later file, so only that rule drops it
+                rec = frng.choice(records)
+                wrong = self._unknown_code(rec.ma_don_vi)
+                f.note = (f.note + "; " if f.note else "") + f"{rec.ma_cb}: school {rec.ma_don_vi} typed {wrong}"
+                _set(rec, "ma_don_vi", wrong, "unit_unknown")
+                mistyped = True
             for i, rec in enumerate(records, start=1):
                 rec.values["row_no"] = i
             f.records = records
@@ -2069,6 +2133,7 @@ class DemoProvince:
                 r = rng.random()
                 values = dict(values)
                 values["anh"] = entry if r < 0.45 else (entry.split("/", 1)[1] if r < 0.85 else None)
+                rec.anh_cell = values["anh"]
             row = [renderer.cell(k, values[k]) for k in keys]
             if pasted and isinstance(values["ho_ten"], str) and values["ho_ten"].strip():
                 # ~2% of the names (at least one), pasted in title case from an old document
@@ -2145,25 +2210,31 @@ class DemoProvince:
 
     # -- resolution and truth ----------------------------------------------------
     def resolve(self, qi: int, q: Quarter, plans: list[FilePlan]) -> list[StaffRow]:
-        """Latest received file wins per (reporting unit, school) as written in the records."""
-        readable = [f for f in plans if f.kind != "reject"]
-        winner: dict[tuple[str, str], FilePlan] = {}
-        for f in sorted(readable, key=lambda f: f.received):
+        """The contract's resolution (submission-format.md), within each reporting unit
+        and by received time: a record stands when its file is the latest that carries
+        its school (as written in the record) and no later file carries its person,
+        whatever school code either file gives. A file with records none of which
+        stand is superseded."""
+        readable = sorted((f for f in plans if f.kind != "reject"), key=lambda f: f.received)
+        school_last: dict[tuple[str, str], FilePlan] = {}
+        person_last: dict[tuple[str, str], FilePlan] = {}
+        for f in readable:
             for rec in f.records:
-                winner[(f.reporting_unit, rec.ma_don_vi)] = f
+                school_last[(f.reporting_unit, rec.ma_don_vi)] = f
+                person_last[(f.reporting_unit, rec.ma_cb)] = f
         rows: list[StaffRow] = []
-        for f in sorted(readable, key=lambda f: f.received):
+        for f in readable:
             for rec in f.records:
-                if winner[(f.reporting_unit, rec.ma_don_vi)] is f:
+                if school_last[(f.reporting_unit, rec.ma_don_vi)] is f and person_last[(f.reporting_unit, rec.ma_cb)] is f:
                     rows.append(StaffRow(q.key, f.reporting_unit, f, rec))
-        winning_files = {id(w) for w in winner.values()}
+        standing = {id(row.file) for row in rows}
         for f in plans:
             if f.kind == "reject":
                 f.status = "rejected"
-            elif id(f) in winning_files:
-                f.status = "accepted"
-            else:
+            elif f.records and id(f) not in standing:
                 f.status = "superseded"
+            else:
+                f.status = "accepted"
         # photos: valid ones received in this quarter's readable zips
         for f in sorted(readable, key=lambda f: f.received):
             for entry, payload in f.photos.items():
@@ -2175,49 +2246,60 @@ class DemoProvince:
         return rows
 
     def check(self, q: Quarter, rows: list[StaffRow], submitted: set[str]) -> list[Defect]:
-        """The validation rules over the typed values of the resolved records."""
+        """Every issue the pipeline must report, computed here from the typed values of
+        the resolved records (the contract's rules, warnings included), each also kept
+        on its row; then the lost records of the quarter."""
         out: list[Defect] = []
         r = rules()
+
+        def add(row: StaffRow, field_key: str, rule: str, note: str = "", severity: Severity | None = None) -> None:
+            d = Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, field_key, rule, note,
+                       severity)
+            row.issues.append(d)
+            out.append(d)
+
         for row in rows:
             for field_key, rule, note in record_issues(row.record.values, q, row.reporting_unit, self.unit_by_code, r):
-                out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, field_key, rule, note))
-        per_file = Counter((id(row.file), row.record.ma_cb) for row in rows)
+                add(row, field_key, rule, note)
+            anh = row.record.anh_cell
+            if anh is not None and anh.strip() and not row.has_photo:
+                add(row, "anh", "photo_missing", f"names {anh}, no valid photo received")
+        per_unit = Counter((row.reporting_unit, row.record.ma_cb) for row in rows)
         units_of = defaultdict(set)
         for row in rows:
             units_of[row.record.ma_cb].add(row.reporting_unit)
         # who carried each code last quarter (the generator's own resolved rows of the previous quarter)
         carried_before = {(row.reporting_unit, row.record.ma_cb) for row in self.previous_rows} if self._follows_previous(q) else set()
         for row in rows:
-            if per_file[(id(row.file), row.record.ma_cb)] > 1:
-                out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, "ma_cb",
-                                  "duplicate_ma_cb", "same ma_cb twice in one file"))
+            if per_unit[(row.reporting_unit, row.record.ma_cb)] > 1:
+                add(row, "ma_cb", "duplicate_ma_cb", "same ma_cb twice in the unit's resolved data")
             units = units_of[row.record.ma_cb]
             if len(units) > 1:
                 owners = {u for u in units if (u, row.record.ma_cb) in carried_before}
                 owner_only = owners == {row.reporting_unit}  # the unit that alone carried them: a warning
-                out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, "ma_cb",
-                                  "duplicate_across_units", "sent by " + ", ".join(sorted(units)),
-                                  "warning" if owner_only else None))
+                add(row, "ma_cb", "duplicate_across_units", "sent by " + ", ".join(sorted(units)),
+                    "warning" if owner_only else None)
         prev_q = q.previous()
         if self._follows_previous(q):
             before: dict[str, list[StaffRow]] = defaultdict(list)
             for row in self.previous_rows:
                 before[row.record.ma_cb].append(row)
             for row in rows:
-                for old in before.get(row.record.ma_cb, []):
-                    for key in ("ho_ten", "ngay_sinh"):
-                        if identity_value(old.record.values[key]) != identity_value(row.record.values[key]):
-                            out.append(Defect(q.key, row.reporting_unit, row.record.ma_don_vi, row.record.ma_cb, key,
-                                              "identity_drift", f"was {identity_value(old.record.values[key])}"))
-                    break
-            now = {row.record.ma_cb for row in rows}
+                olds = before.get(row.record.ma_cb, [])
+                if len(olds) != 1:
+                    continue  # compared only with a person's single record of last quarter
+                for key in DRIFT_KEYS:
+                    was, now = identity_key(key, olds[0].record.values[key]), identity_key(key, row.record.values[key])
+                    if was is not None and now is not None and was != now:
+                        add(row, key, "identity_drift", f"was {was}")
+            now_codes = {row.record.ma_cb for row in rows}
             lost_seen: set[tuple[str, str]] = set()
             for old in self.previous_rows:
                 if (old.reporting_unit, old.record.ma_cb) in lost_seen:
                     continue
                 if (old.reporting_unit in submitted and old.reporting_unit in self.previous_submitted
                         and canonical("tinh_trang", old.record.values["tinh_trang"]) == STATUS_WORKING
-                        and old.record.ma_cb not in now):
+                        and old.record.ma_cb not in now_codes):
                     lost_seen.add((old.reporting_unit, old.record.ma_cb))
                     out.append(Defect(q.key, old.reporting_unit, old.record.ma_don_vi, old.record.ma_cb, "",
                                       "lost_record", f"working in {prev_q.key}, absent in {q.key}"))
@@ -2251,6 +2333,8 @@ class DemoProvince:
             self.staff.extend(rows)
             self.defects.extend(defects)
             self._summarise_units(q, plans, rows, defects, submitted)
+            self._score_units(q, plans, rows, defects)
+            self._pay(q, rows)
             for f in plans:
                 for item in f.catalog_review:
                     self.catalog_review.append({"quarter": q.key, "file_name": f.name,
@@ -2289,10 +2373,12 @@ class DemoProvince:
         for d in defects:
             found[(d.ma_cb, d.ma_don_vi, d.reporting_unit)].add((d.field, d.rule))
         scenario_rules = {"past_retirement_age", "birth_year_implausible", "duplicate_ma_cb", "duplicate_across_units",
-                          "identity_drift", "lost_record"}
+                          "identity_drift", "lost_record", "year_only_date", "photo_missing"}
         intended: dict[tuple[str, str, str], set[tuple[str, str]]] = defaultdict(set)
+        rows_of: dict[tuple[str, str, str], list[StaffRow]] = defaultdict(list)
         for row in rows:  # copies of a duplicated row share a key
             intended[(row.record.ma_cb, row.record.ma_don_vi, row.reporting_unit)] |= row.record.intended
+            rows_of[(row.record.ma_cb, row.record.ma_don_vi, row.reporting_unit)].append(row)
         for row in rows:
             key = (row.record.ma_cb, row.record.ma_don_vi, row.reporting_unit)
             got = found.get(key, set())
@@ -2307,6 +2393,13 @@ class DemoProvince:
                 raise AssertionError(f"{q.key} {key}: unplanned past_retirement_age")
             if ("birth_year_implausible" in rules_here) != bool(p.implausible_birth):
                 raise AssertionError(f"{q.key} {key}: birth_year_implausible does not match the plan")
+            if ("year_only_date" in rules_here) != (p.year_only and not p.implausible_birth):
+                raise AssertionError(f"{q.key} {key}: year_only_date does not match the person's bare birth year")
+            # a photo planned broken (!) or left out of the zip (?), its cell filled in
+            planned_missing = any(bool(other.record.photo and other.record.photo[0] in "!?" and other.record.anh_cell)
+                                  for other in rows_of[key])
+            if ("photo_missing" in rules_here) != planned_missing:
+                raise AssertionError(f"{q.key} {key}: photo_missing does not match the photo plan")
         drift_found = {d.ma_cb for d in defects if d.rule == "identity_drift"}
         expected = {self.persons[pid].ma_cb for pid in drifted} & {row.record.ma_cb for row in rows}
         if drift_found != expected:
@@ -2317,7 +2410,7 @@ class DemoProvince:
 
     def _summarise_units(self, q: Quarter, plans: list[FilePlan], rows: list[StaffRow], defects: list[Defect],
                          submitted: set[str]) -> None:
-        deadline = default_deadline(q, deadline_days())
+        deadline = contract_deadline(q)
         n_rows = Counter(row.reporting_unit for row in rows)
         lost = Counter(d.reporting_unit for d in defects if d.rule == "lost_record")
         for u in self.reporting_units:
@@ -2334,6 +2427,107 @@ class DemoProvince:
                 "n_records": n_rows.get(u.code, 0),
                 "lost_records": lost.get(u.code, 0),
             })
+
+    def _score_units(self, q: Quarter, plans: list[FilePlan], rows: list[StaffRow], defects: list[Defect]) -> None:
+        """The expected ``unit_compliance`` rows of the quarter, by the contract's default
+        rules (reference-and-warehouse.md) with the default weights written here
+        (:data:`SCORE_WEIGHTS`), in exact decimal arithmetic: every reporting unit of
+        the catalog, its first readable file, what its resolved records hold (filled
+        required cells, records without an error, photos), its lost records, the
+        score and the dense rank within its group."""
+        deadline = contract_deadline(q)
+        lost = Counter(d.reporting_unit for d in defects if d.rule == "lost_record")
+        rows_of: dict[str, list[StaffRow]] = defaultdict(list)
+        for row in rows:
+            rows_of[row.reporting_unit].append(row)
+        scored: list[dict[str, object]] = []
+        for u in self.reporting_units:
+            firsts = [f.received for f in plans if f.kind != "reject" and f.reporting_unit == u.code]
+            first = min(firsts) if firsts else None
+            mine = rows_of[u.code]
+            filled = required = 0
+            for row in mine:
+                f_cells, r_cells = required_cells(row.record.values)
+                filled, required = filled + f_cells, required + r_cells
+            days_late = None if first is None else max(0, (first.date() - deadline).days)
+            timeliness = Decimal(0) if days_late is None else Decimal(max(0, 100 - PENALTY_PER_DAY_LATE * days_late))
+            completeness = percent(filled, required)
+            accuracy = percent(sum(1 for row in mine if not row.has_error), len(mine))
+            score = (SCORE_WEIGHTS["timeliness"] * timeliness + SCORE_WEIGHTS["completeness"] * completeness
+                     + SCORE_WEIGHTS["accuracy"] * accuracy).quantize(CENT, ROUND_HALF_UP)
+            scored.append({
+                "quarter": q.key, "reporting_unit": u.code, "loai": u.kind, "submitted": int(first is not None),
+                "first_received_at": first, "deadline": deadline.isoformat(),
+                "days_late": "" if days_late is None else days_late, "n_records": len(mine),
+                "completeness_pct": completeness, "accuracy_pct": accuracy,
+                "photo_pct": percent(sum(1 for row in mine if row.has_photo), len(mine)),
+                "lost_records": lost.get(u.code, 0), "timeliness": timeliness.quantize(CENT), "score": score,
+            })
+        # dense rank within each group: higher score, then earlier first receipt, then unit code
+        for kind in ("phong", "truc_thuoc"):
+            group = sorted((s for s in scored if s["loai"] == kind),
+                           key=lambda s: (-s["score"], s["first_received_at"] or datetime.max, s["reporting_unit"]))
+            rank = 0
+            previous: tuple[object, ...] | None = None
+            for s in group:
+                key = (s["score"], s["first_received_at"], s["reporting_unit"])
+                rank += key != previous
+                previous = key
+                s["rank"] = rank
+        for s in scored:
+            first = s["first_received_at"]
+            s["first_received_at"] = first.strftime("%Y-%m-%d %H:%M") if first else ""
+            self.compliance.append(s)
+
+    def _held_units(self, q: Quarter, rows: list[StaffRow]) -> set[str]:
+        """Reporting units whose record count is implausible this quarter (README,
+        "Implausible counts are held"; limits :data:`PLAUSIBILITY`): more than
+        ``max_records_per_school`` per unit of its catalog, or ``max_growth_pct`` above
+        its count of the previous quarter and at least ``min_growth_records`` more.
+        The demo confirms none."""
+        counts = Counter(row.reporting_unit for row in rows)
+        previous = Counter(row.reporting_unit for row in self.previous_rows) if self._follows_previous(q) else Counter()
+        held: set[str] = set()
+        for unit, n in sorted(counts.items()):
+            schools = len(self.schools_of.get(unit, ())) or 1
+            before = previous.get(unit)  # None: no record of the unit last quarter, nothing to compare
+            if n > schools * PLAUSIBILITY["max_records_per_school"] or (
+                before and n * 100 > before * (100 + PLAUSIBILITY["max_growth_pct"])
+                and n - before >= PLAUSIBILITY["min_growth_records"]
+            ):
+                held.add(unit)
+                self.holds.append({"quarter": q.key, "reporting_unit": unit, "n_records": n,
+                                   "previous_records": "" if before is None else before, "schools": schools})
+        return held
+
+    def _pay(self, q: Quarter, rows: list[StaffRow]) -> None:
+        """The expected payment lines of the quarter (the contract's "Payments" rule):
+        a person's record is paid once per calendar year, in the first quarter it
+        stands with no error (and its unit's count is plausible: :meth:`_held_units`),
+        to the reporting unit that sent it; rates are the defaults written here
+        (:data:`PAYMENT_RATES_VND`)."""
+        held = self._held_units(q, rows)
+        paid_before = self.paid_in_year[q.year]
+        paid_now: dict[str, str] = {}  # ma_cb -> reporting unit
+        for row in rows:
+            if not row.has_error and row.reporting_unit not in held and row.record.ma_cb not in paid_before:
+                paid_now.setdefault(row.record.ma_cb, row.reporting_unit)
+        paid_before.update(paid_now)
+        per_unit = Counter(paid_now.values())
+        lines: list[dict[str, object]] = []
+        for kind in ("phong", "truc_thuoc"):
+            for u in sorted((u for u in self.reporting_units if u.kind == kind), key=lambda u: u.code):
+                if per_unit[u.code]:
+                    for item, rate in PAYMENT_RATES_VND[kind]:
+                        lines.append({"payee": u.code, "payee_type": kind, "item": item, "n_records": per_unit[u.code],
+                                      "rate_vnd": rate})
+        by_kind = Counter(self.unit_by_code[code].kind for code in paid_now.values())
+        for (item, rate), kind in zip(PAYMENT_RATES_VND["so"], ("phong", "truc_thuoc"), strict=True):
+            lines.append({"payee": SO_PAYEE, "payee_type": "so", "item": item, "n_records": by_kind[kind],
+                          "rate_vnd": rate})
+        for line in lines:
+            line["amount_vnd"] = int(line["n_records"]) * int(line["rate_vnd"])
+            self.payments.append({"quarter": q.key, **line})
 
     # -- writing -----------------------------------------------------------------
     def _write_quarter(self, folder: Path, plans: list[FilePlan]) -> None:
@@ -2382,9 +2576,21 @@ class DemoProvince:
                 int(row.has_photo), row.record.values["ma_ngach"], row.record.values["bac_luong"],
                 canonical("tinh_trang", row.record.values["tinh_trang"]) or ""]
                for row in self.staff])
-        write("defects.csv", ["quarter", "reporting_unit", "ma_don_vi", "ma_cb", "field", "rule", "severity", "note"],
+        issue_header = ["quarter", "reporting_unit", "ma_don_vi", "ma_cb", "field", "rule", "severity", "note"]
+        write("defects.csv", issue_header,
               [[d.quarter, d.reporting_unit, d.ma_don_vi, d.ma_cb, d.field, d.rule, d.severity, d.note]
-               for d in self.defects])
+               for d in self.defects if d.rule not in NOT_DEFECTS])
+        write("issues.csv", issue_header,
+              [[d.quarter, d.reporting_unit, d.ma_don_vi, d.ma_cb, d.field, d.rule, d.severity, d.note]
+               for d in self.defects if d.rule != "lost_record"])
+        header = ["quarter", "reporting_unit", "loai", "submitted", "first_received_at", "deadline", "days_late",
+                  "n_records", "completeness_pct", "accuracy_pct", "photo_pct", "lost_records", "timeliness", "score",
+                  "rank"]
+        write("compliance.csv", header, [[s[k] for k in header] for s in self.compliance])
+        header = ["quarter", "payee", "payee_type", "item", "n_records", "rate_vnd", "amount_vnd"]
+        write("payments.csv", header, [[s[k] for k in header] for s in self.payments])
+        header = ["quarter", "reporting_unit", "n_records", "previous_records", "schools"]
+        write("payment_holds.csv", header, [[s[k] for k in header] for s in self.holds])
         header = ["quarter", "reporting_unit", "loai", "submitted", "first_received_at", "deadline", "days_late",
                   "n_records", "lost_records"]
         write("units_expected.csv", header, [[s[k] for k in header] for s in self.unit_summary])
@@ -2432,6 +2638,23 @@ def id_truth(value: object) -> str:
     return str(value)
 
 
+#: Identity fields compared with last quarter (an ``identity_drift`` warning when they differ).
+DRIFT_KEYS = ("ho_ten", "ngay_sinh", "gioi_tinh", "so_cmnd")
+
+
+def identity_key(key: str, value: object) -> str | None:
+    """A drift field's value as the pipeline should read it, None when missing or unreadable
+    (only values present in both quarters are compared)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if key == "ngay_sinh":
+        d = typed_date(value)
+        return d.isoformat() if isinstance(d, date) else None
+    if key == "gioi_tinh":
+        return canonical("gioi_tinh", value)
+    return str(value).strip()
+
+
 def record_issues(values: dict[str, object], q: Quarter, reporting_unit: str, units: dict[str, Unit],
                   r: dict[str, int]) -> list[tuple[str, str, str]]:
     """(field, rule, note) of one record's own rules (the contract's validations)."""
@@ -2463,12 +2686,15 @@ def record_issues(values: dict[str, object], q: Quarter, reporting_unit: str, un
             d = None
         elif d is not None and d > q.end:
             out.append((key, "date_after_quarter", d.isoformat()))
+        if isinstance(v, YearOnly):
+            out.append((key, "year_only_date", str(v.year)))
         dates[key] = d
     birth = dates["ngay_sinh"]
     male = canonical("gioi_tinh", values["gioi_tinh"]) == "Nam"
     sex_known = canonical("gioi_tinh", values["gioi_tinh"]) is not None
     if birth:
-        if birth.year < r["min_birth_year"] or age_on(birth, q.end) > r["max_age_at_quarter_end"]:
+        age = age_on(birth, q.end)
+        if birth.year < r["min_birth_year"] or not r["min_working_age"] <= age <= r["max_age_at_quarter_end"]:
             out.append(("ngay_sinh", "birth_year_implausible", str(birth.year)))
         for key, rule in (("ngay_tuyen_dung", "recruited_under_18"), ("ngay_vao_nganh", "sector_entry_under_18"),
                           ("ngay_vao_dang", "party_entry_under_18")):
@@ -2504,6 +2730,28 @@ def record_issues(values: dict[str, object], q: Quarter, reporting_unit: str, un
     elif unit.reporting != reporting_unit:
         out.append(("ma_don_vi", "unit_other_reporting_unit", f"{unit.code} belongs to {unit.reporting}"))
     return out
+
+
+def required_cells(values: dict[str, object]) -> tuple[int, int]:
+    """(filled, required) cells of one record: the contract's required fields, the
+    conditional ones only where they apply (teaching posts, party members)."""
+    chuc_vu = canonical("chuc_vu", values["chuc_vu"])
+    dang_vien = canonical("dang_vien", values["dang_vien"])
+    filled = required = 0
+    for f in schema.FIELDS:
+        if (f.required == "yes" or (f.required == "teaching" and chuc_vu in schema.TEACHING_POSTS)
+                or (f.required == "party" and dang_vien == schema.PARTY_MEMBER)):
+            required += 1
+            v = values[f.key]
+            filled += not (v is None or (isinstance(v, str) and not v.strip()))
+    return filled, required
+
+
+def percent(part: int, whole: int) -> Decimal:
+    """100 x part / whole to two decimals (half up), 0 when there is nothing to count."""
+    if not whole:
+        return Decimal("0.00")
+    return (Decimal(100) * part / whole).quantize(CENT, ROUND_HALF_UP)
 
 
 def write_demo_partitions(path: Path, first: str, last: str) -> None:

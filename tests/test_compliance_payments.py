@@ -131,3 +131,45 @@ def test_payment_documents_written_with_amounts_in_words(province):
     summary = openpyxl.load_workbook(folder / "tong-hop-kinh-phi-2009-Q1.xlsx")
     texts = [str(c.value) for ws in summary for row in ws.iter_rows() for c in row if c.value is not None]
     assert any(amount_in_words(27000) in t for t in texts)  # 6000 + 4000 + 4000 + 13000
+
+
+# ------------------------------------------------------- exact rounding of the score
+
+
+def test_score_on_an_exact_half_cent_rounds_up_and_keeps_the_tie_break(tmp_path):
+    """THPT01: 74 records, one with an error: accuracy 73/74 = 98.6486... -> 98.65; the
+    score 0.4 x 100 + 0.3 x 100 + 0.3 x 98.65 is exactly 99.595 -> 99.60 (binary floats
+    give 99.59). GDTX01: 75 records, one error: 98.67 -> 99.601 -> 99.60. Equal scores:
+    THPT01, received first, ranks first (with the float score it ranked second)."""
+    from datetime import date
+
+    from pmis_pipeline import warehouse
+    from pmis_pipeline.catalog import read_units
+    from pmis_pipeline.compliance import unit_compliance
+    from tests.workbooks import write_catalog
+
+    write_catalog(tmp_path)
+    scoring = {"weight_timeliness": 0.4, "weight_completeness": 0.3, "weight_accuracy": 0.3, "penalty_per_day_late": 5}
+    q = "2009-Q1"
+    with warehouse.connect(tmp_path / "build.duckdb") as con:
+        warehouse.replace_units(con, read_units(tmp_path / "catalog" / "units.csv"))
+        for sid, unit, n, received in (("s1", "THPT01", 74, "2009-04-10 08:00"), ("s2", "GDTX01", 75, "2009-04-11 08:00")):
+            con.execute(
+                "INSERT INTO core.submission_files (quarter, submission_id, file_name, sha256, received_at, seq, "
+                "reporting_unit, readable) VALUES (?, ?, ?, ?, ?, 1, ?, TRUE)",
+                [q, sid, f"{unit}.xlsx", sid, received, unit],
+            )
+            for row in range(1, n + 1):
+                con.execute(
+                    "INSERT INTO core.staff_rows (quarter, submission_id, row_number, reporting_unit, ma_cb, has_photo, "
+                    "filled_required, required_cells) VALUES (?, ?, ?, ?, ?, FALSE, 20, 20)",
+                    [q, sid, row, unit, f"{unit}-{row}"],
+                )
+            con.execute(
+                "INSERT INTO core.record_issues (quarter, submission_id, row_number, ma_cb, reporting_unit, rule, severity) "
+                "VALUES (?, ?, 1, ?, ?, 'required', 'error')",
+                [q, sid, f"{unit}-1", unit],
+            )
+        frame = unit_compliance(con, q, date(2009, 4, 20), scoring)
+    direct = frame.filter(frame["loai"] == "truc_thuoc").select("reporting_unit", "accuracy_pct", "score", "rank")
+    assert direct.rows() == [("THPT01", 98.65, 99.6, 1), ("GDTX01", 98.67, 99.6, 2)]

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from pmis_pipeline import reference, schema
-from pmis_pipeline.demo import RULE_SEVERITY, DemoSummary, generate_demo, timezone
+from pmis_pipeline.demo import NOT_DEFECTS, RULE_SEVERITY, DemoSummary, generate_demo, timezone
 from pmis_pipeline.quarters import parse_quarter_text
 from pmis_pipeline.textnorm import header_key
 
@@ -95,7 +95,8 @@ def test_same_seed_same_bytes_and_cells(demo, tmp_path):
     other = tmp_path / "again"
     summary2 = generate_demo(other, scale=SCALE, seed=2009)
     assert summary2.n_records == summary.n_records and summary2.n_files == summary.n_files
-    for name in ("files.csv", "staff.csv", "defects.csv", "units_expected.csv", "catalog_review.csv"):
+    for name in ("files.csv", "staff.csv", "defects.csv", "issues.csv", "units_expected.csv", "compliance.csv",
+                 "payments.csv", "payment_holds.csv", "catalog_review.csv"):
         assert (data / "demo-truth" / name).read_bytes() == (other / "demo-truth" / name).read_bytes(), name
     assert (data / "catalog" / "units.csv").read_bytes() == (other / "catalog" / "units.csv").read_bytes()
     first, second = inbox_files(data), inbox_files(other)
@@ -243,7 +244,8 @@ def test_clean_records_match_the_salary_table(demo):
 def test_defects_cover_every_rule(demo):
     data, _ = demo
     defects = truth(data, "defects.csv")
-    assert {d["rule"] for d in defects} == set(RULE_SEVERITY)
+    assert {d["rule"] for d in defects} == set(RULE_SEVERITY) - NOT_DEFECTS
+    assert {d["rule"] for d in truth(data, "issues.csv")} == set(RULE_SEVERITY) - {"lost_record"}
     for d in defects:
         # the unit that alone carried a person last quarter gets a warning when another unit sends them too
         allowed = {RULE_SEVERITY[d["rule"]]} | ({"warning"} if d["rule"] == "duplicate_across_units" else set())
@@ -339,3 +341,141 @@ def test_received_times(demo):
                 assert r["file_name"] not in receipts
                 local = datetime.fromtimestamp(path.stat().st_mtime, tz).strftime("%Y-%m-%d %H:%M")
                 assert local == r["received_at"]
+
+
+# ---------------------------------------------------------------- the truth of issues, ranking, payments
+
+ISSUE_KEY = ("quarter", "reporting_unit", "ma_don_vi", "ma_cb", "field", "rule", "severity")
+
+
+def test_issues_are_the_defects_and_the_warnings_that_are_no_defect(demo):
+    """issues.csv (every record issue, both ways the oracle of record_issues) = the
+    defects but lost records + a year-only warning on every bare birth year of
+    staff.csv + the missing-photo warnings, none on a record with a photo."""
+    data, _ = demo
+    issues = Counter(tuple(d[k] for k in ISSUE_KEY) for d in truth(data, "issues.csv"))
+    defects = Counter(tuple(d[k] for k in ISSUE_KEY) for d in truth(data, "defects.csv") if d["rule"] != "lost_record")
+    rest = issues - defects
+    assert issues - rest == defects
+    assert {k[5] for k in rest} == NOT_DEFECTS
+    staff = truth(data, "staff.csv")
+    bare_years = Counter((s["quarter"], s["reporting_unit"], s["ma_don_vi"], s["ma_cb"]) for s in staff if len(s["ngay_sinh"]) == 4)
+    assert Counter(k[:4] for k in rest.elements() if k[5] == "year_only_date") == bare_years
+    assert all(k[4] == "ngay_sinh" and k[6] == "warning" for k in rest if k[5] == "year_only_date")
+    with_photo = {(s["quarter"], s["ma_cb"]) for s in staff if s["has_photo"] == "1"}
+    photo = [k for k in rest if k[5] == "photo_missing"]
+    assert photo and all(k[4] == "anh" and k[6] == "warning" and (k[0], k[3]) not in with_photo for k in photo)
+
+
+def _errors_by_row(data: Path) -> Counter:
+    return Counter(
+        (d["quarter"], d["reporting_unit"], d["ma_don_vi"], d["ma_cb"])
+        for d in truth(data, "issues.csv") if d["severity"] == "error"
+    )
+
+
+def _half_up(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+
+
+def test_compliance_truth_follows_the_contracts_rules(demo):
+    """Each unit's figures agree with staff.csv, issues.csv and units_expected.csv; the
+    score is 0.4 x timeliness + 0.3 x completeness + 0.3 x accuracy of the rounded
+    figures (exact decimals, half up); ranks are 1..n per group by score, then first
+    receipt, then code."""
+    data, summary = demo
+    compliance = truth(data, "compliance.csv")
+    units = {(u["quarter"], u["reporting_unit"]): u for u in truth(data, "units_expected.csv")}
+    assert len(compliance) == len(units) == summary.n_reporting_units * len(QUARTERS)
+    staff = truth(data, "staff.csv")
+    errors = _errors_by_row(data)
+    required = Counter((d["quarter"], d["reporting_unit"]) for d in truth(data, "issues.csv") if d["rule"] == "required")
+
+    rows = defaultdict(list)
+    for s in staff:
+        rows[(s["quarter"], s["reporting_unit"])].append(s)
+    for c in compliance:
+        u = units[(c["quarter"], c["reporting_unit"])]
+        for k in ("loai", "submitted", "first_received_at", "deadline", "days_late", "n_records", "lost_records"):
+            assert c[k] == str(u[k]), (c, k)
+        mine = rows[(c["quarter"], c["reporting_unit"])]
+        valid = sum(1 for s in mine if not errors[(s["quarter"], s["reporting_unit"], s["ma_don_vi"], s["ma_cb"])])
+        share = (lambda n: _half_up(Decimal(100) * n / len(mine)) if mine else Decimal("0.00"))
+        assert Decimal(c["accuracy_pct"]) == share(valid), c
+        assert Decimal(c["photo_pct"]) == share(sum(s["has_photo"] == "1" for s in mine)), c
+        # every blank required cell is a `required` error: without one, every cell is filled
+        blanks, pct = required[(c["quarter"], c["reporting_unit"])], Decimal(c["completeness_pct"])
+        if not mine:
+            assert pct == 0, c
+        elif not blanks:
+            assert pct == 100, c
+        else:  # at least `blanks` of at most n x (required keys) cells are missing
+            assert pct <= _half_up(100 - Decimal(100) * blanks / (len(mine) * len(schema.REQUIRED_KEYS))), c
+        timeliness = Decimal(max(0, 100 - 5 * int(c["days_late"]))) if c["submitted"] == "1" else Decimal(0)
+        assert Decimal(c["timeliness"]) == timeliness
+        score = _half_up(Decimal("0.4") * timeliness + Decimal("0.3") * Decimal(c["completeness_pct"])
+                         + Decimal("0.3") * Decimal(c["accuracy_pct"]))
+        assert Decimal(c["score"]) == score, c
+    for q in QUARTERS:
+        for kind in ("phong", "truc_thuoc"):
+            group = [c for c in compliance if c["quarter"] == q and c["loai"] == kind]
+            order = sorted(group, key=lambda c: (-Decimal(c["score"]), c["first_received_at"] or "9999", c["reporting_unit"]))
+            assert [int(c["rank"]) for c in order] == list(range(1, len(group) + 1))
+    assert any(c["days_late"] not in ("", "0") for c in compliance)
+    assert any(c["submitted"] == "0" and c["score"] == "0.00" for c in compliance)
+
+
+def test_payments_truth_pays_each_person_once_a_year(demo):
+    """Lines follow from staff.csv and issues.csv: a person is paid in the first
+    quarter of the year with an error-free record, to the unit that sent it (unless
+    its count is held as implausible); district offices get two lines, direct units
+    one, the Department two."""
+    data, _ = demo
+    errors = _errors_by_row(data)
+    held = {(h["quarter"], h["reporting_unit"]) for h in truth(data, "payment_holds.csv")}
+    kinds = {u["ma_don_vi"]: u["loai"] for u in read_csv(data / "catalog" / "units.csv")}
+    paid: set[str] = set()
+    expected = []
+    for q in QUARTERS:
+        now: dict[str, str] = {}
+        for s in truth(data, "staff.csv"):
+            if (s["quarter"] == q and not errors[(q, s["reporting_unit"], s["ma_don_vi"], s["ma_cb"])]
+                    and (q, s["reporting_unit"]) not in held and s["ma_cb"] not in paid):
+                now.setdefault(s["ma_cb"], s["reporting_unit"])
+        paid |= set(now)
+        per_unit = Counter(now.values())
+        for unit, n in per_unit.items():
+            items = ("nhap_lieu", "tong_hop_kiem_tra") if kinds[unit] == "phong" else ("nhap_lieu",)
+            expected += [(q, unit, kinds[unit], item, n, 1000, n * 1000) for item in items]
+        n_phong = sum(n for unit, n in per_unit.items() if kinds[unit] == "phong")
+        n_direct = sum(n for unit, n in per_unit.items() if kinds[unit] == "truc_thuoc")
+        expected += [(q, "SO", "so", "tong_hop_phong", n_phong, 1000, n_phong * 1000),
+                     (q, "SO", "so", "tong_hop_truc_thuoc", n_direct, 2000, n_direct * 2000)]
+    got = [(p["quarter"], p["payee"], p["payee_type"], p["item"], int(p["n_records"]), int(p["rate_vnd"]),
+            int(p["amount_vnd"])) for p in truth(data, "payments.csv")]
+    assert sorted(got) == sorted(expected)
+    assert all(n > 0 for _q, payee, *_rest in got if payee != "SO" for n in [_rest[2]])
+
+
+def test_a_mistyped_school_code_is_corrected_by_the_later_file(demo):
+    """Each quarter one draft carries a person under a school code that no later file
+    gives; the unit's later file carries the person: the draft is superseded and the
+    person stands once, from the later file, under the right school."""
+    data, _ = demo
+    files = {(r["quarter"], r["file_name"]): r for r in truth(data, "files.csv")}
+    staff = truth(data, "staff.csv")
+    seen = 0
+    for (q, name), r in files.items():
+        for note in r["note"].split("; "):
+            if " typed " not in note:
+                continue
+            seen += 1
+            code, rest = note.split(": school ")
+            right, wrong = rest.split(" typed ")
+            assert r["expected_status"] == "superseded"
+            standing = [s for s in staff if s["quarter"] == q and s["ma_cb"] == code]
+            assert [(s["ma_don_vi"], s["reporting_unit"]) for s in standing] == [(right, r["reporting_unit"])]
+            later = files[(q, standing[0]["file_name"])]
+            assert later["received_at"] > r["received_at"] and later["reporting_unit"] == r["reporting_unit"]
+            assert not any(s["ma_don_vi"] == wrong for s in staff if s["quarter"] == q)
+    assert seen == len(QUARTERS)

@@ -1,8 +1,12 @@
 """The whole pipeline on the demo province (scale 0.05): two quarters
-materialized for real, every view compared with what the generator wrote."""
+materialized for real, every view compared with what the generator wrote
+(``demo-truth/``: the generator's own bookkeeping and scoring, never the
+pipeline's code): files, staff, every issue both ways, lost records,
+compliance scores and ranks, payment lines."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -81,48 +85,82 @@ def test_values_read_through_every_mess(demo):
     assert got.height == expected.height
 
 
-def test_every_injected_defect_is_reported(demo):
-    defects = truth(demo, "defects").filter(pl.col("quarter").is_in(QUARTERS))
-    issues = pl.DataFrame(
-        query(demo, "SELECT quarter, ma_cb, field, rule, severity FROM record_issues"),
-        schema=["quarter", "ma_cb", "field", "rule", "severity"],
-        orient="row",
-    )
-    lost = set(query(demo, "SELECT quarter, ma_cb FROM lost_records"))
-    missing = []
-    for d in defects.iter_rows(named=True):
-        if d["rule"] == "lost_record":
-            if (d["quarter"], d["ma_cb"]) not in lost:
-                missing.append(d)
-            continue
-        rule = d["rule"]
-        hit = issues.filter(
-            (pl.col("quarter") == d["quarter"]) & (pl.col("ma_cb") == d["ma_cb"]) & (pl.col("rule") == rule)
-            & (pl.col("field") == d["field"]) & (pl.col("severity") == d["severity"])
-        )
-        if hit.height == 0:
-            missing.append(d)
-    assert missing == []
-    assert defects.height > 50
+ISSUE_KEY = ["quarter", "reporting_unit", "ma_don_vi", "ma_cb", "field", "rule", "severity"]
 
 
-def test_no_clean_record_carries_an_error(demo):
-    defective = {(r["quarter"], r["ma_cb"]) for r in truth(demo, "defects").iter_rows(named=True)}
-    errors = query(demo, "SELECT DISTINCT quarter, ma_cb, rule FROM record_issues WHERE severity = 'error'")
-    wrongly = [e for e in errors if (e[0], e[1]) not in defective]
-    assert wrongly == []
+def test_record_issues_equal_the_truth_both_ways(demo):
+    """Every issue the generator expects (errors and warnings) is reported, and no
+    record carries an issue the generator did not expect, copy for copy."""
+    expected = Counter(truth(demo, "issues").fill_null("").select(ISSUE_KEY).iter_rows())
+    got = Counter(query(demo, f"SELECT {', '.join(ISSUE_KEY[:4])}, coalesce(field, ''), rule, severity FROM record_issues"))
+    missing, extra = expected - got, got - expected
+    assert sorted(missing.elements())[:20] == [] and sorted(extra.elements())[:20] == []
+    assert got == expected
+    rules = {(rule, severity) for *_, rule, severity in expected}
+    assert {("year_only_date", "warning"), ("photo_missing", "warning"), ("required", "error")} <= rules
     valid = query(demo, "SELECT count(*) FILTER (WHERE is_valid), count(*) FROM staff")[0]
     assert 0 < valid[0] < valid[1]
 
 
-def test_timeliness_against_the_truth(demo):
+def test_lost_records_equal_the_truth(demo):
     expected = {
-        (r["quarter"], r["reporting_unit"]): (r["submitted"] == "1", int(r["days_late"]) if r["days_late"] else None)
-        for r in truth(demo, "units_expected").iter_rows(named=True)
-        if r["quarter"] in QUARTERS
+        (r["quarter"], r["reporting_unit"], r["ma_cb"])
+        for r in truth(demo, "defects").iter_rows(named=True)
+        if r["rule"] == "lost_record"
     }
-    got = {(q, u): (s, d) for q, u, s, d in query(demo, "SELECT quarter, reporting_unit, submitted, days_late FROM unit_compliance")}
+    got = set(query(demo, "SELECT quarter, reporting_unit, ma_cb FROM lost_records"))
+    assert got == expected and got
+
+
+COMPLIANCE = [
+    "quarter", "reporting_unit", "loai", "submitted", "first_received_at", "deadline", "days_late", "n_records",
+    "completeness_pct", "accuracy_pct", "photo_pct", "lost_records", "score", "rank",
+]
+
+
+def test_compliance_scores_and_ranks_equal_the_truth(demo):
+    """The generator's own scoring (contract's default rules, exact decimals) of every
+    reporting unit in every quarter, percentages and scores to two decimals."""
+    expected = sorted(
+        (q, u, loai, s == "1", first or None, deadline, int(late) if late else None, int(n),
+         float(c), float(a), float(p), int(lost), float(score), int(rank))
+        for q, u, loai, s, first, deadline, late, n, c, a, p, lost, score, rank
+        in truth(demo, "compliance").filter(pl.col("quarter").is_in(QUARTERS)).select(COMPLIANCE).iter_rows()
+    )
+    got = sorted(
+        query(
+            demo,
+            """SELECT quarter, reporting_unit, loai, submitted, strftime(first_received_at, '%Y-%m-%d %H:%M'),
+                      strftime(deadline, '%Y-%m-%d'), days_late, n_records, round(completeness_pct, 2),
+                      round(accuracy_pct, 2), round(photo_pct, 2), lost_records, round(score, 2), rank
+               FROM unit_compliance""",
+        )
+    )
+    assert [r for r in got if r not in expected] == [] and [r for r in expected if r not in got] == []
     assert got == expected
+    assert any(late for *_, late, _n, _c, _a, _p, _l, _s, _r in got if late)  # a late unit
+    assert any(not submitted for _q, _u, _l, submitted, *_ in got)  # a silent unit
+
+
+def test_payments_equal_the_truth(demo):
+    """Payment lines per quarter: each record paid once in the year, in its first
+    quarter without an error, to the unit that sent it, at the default rates."""
+    cols = ["quarter", "payee", "payee_type", "item", "n_records", "rate_vnd", "amount_vnd"]
+    expected = sorted(
+        (q, payee, kind, item, int(n), int(rate), int(amount))
+        for q, payee, kind, item, n, rate, amount
+        in truth(demo, "payments").filter(pl.col("quarter").is_in(QUARTERS)).select(cols).iter_rows()
+    )
+    got = sorted(query(demo, f"SELECT {', '.join(cols)} FROM payments"))
+    assert got == expected
+    holds = sorted(
+        (q, u, int(n), int(before) if before else None, int(schools))
+        for q, u, n, before, schools in truth(demo, "payment_holds").filter(pl.col("quarter").is_in(QUARTERS)).iter_rows()
+    )
+    got_holds = sorted(query(demo, "SELECT quarter, reporting_unit, n_records, previous_records, schools FROM payment_holds"))
+    assert got_holds == holds
+    paid = {q: sum(amount for q2, *_, amount in got if q2 == q) for q in QUARTERS}
+    assert paid[QUARTERS[0]] > paid[QUARTERS[1]] > 0  # most records are paid in the first quarter
 
 
 def test_feedback_workbooks_and_documents_exist(demo):
