@@ -86,12 +86,20 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
     headers = {f.key: f.header for f in schema.FIELDS}
     written, notices = [], 0
     with outputs.staged(folder, outputs.FEEDBACK) as stage:
+        reuse = outputs.Reuse(folder, stage, "phan-hoi")  # only the units whose feedback changed are written again
         for unit in data["units"].filter(pl.col("loai") != "truong").iter_rows(named=True):
             code = unit["ma_don_vi"]
             counts = data["counts"].filter(pl.col("reporting_unit") == code)
             rejected = data["rejected"].filter(pl.col("reporting_unit") == code)
+            name = f"{code}.xlsx"
             if counts.height == 0 and rejected.height == 0:
                 if not state.before_deadline:  # nothing received by the deadline: a one-page notice
+                    key = outputs.inputs_key("notice", quarter, code, unit["ten_don_vi"], state.deadline, settings.documents)
+                    if reuse.keep(name, key):
+                        written.append(folder / "phan-hoi" / name)
+                        notices += 1
+                        continue
+                    reuse.wrote(name, key)
                     path = write_not_received_notice(
                         stage / "phan-hoi" / f"{code}.xlsx",
                         quarter=quarter,
@@ -103,20 +111,32 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
                     written.append(folder / path.relative_to(stage))
                     notices += 1
                 continue
+            issues = data["issues"].filter(pl.col("reporting_unit") == code).drop("reporting_unit")
+            lost = data["lost"].filter(pl.col("reporting_unit") == code).select("ma_cb", "ho_ten", "ma_don_vi", "last_quarter")
+            key = outputs.inputs_key(
+                "feedback", quarter, code, unit["ten_don_vi"], issues, counts, lost, rejected, headers, settings.documents
+            )
+            if reuse.keep(name, key):
+                written.append(folder / "phan-hoi" / name)
+                continue
+            reuse.wrote(name, key)
             path = write_feedback_workbook(
-                stage / "phan-hoi" / f"{code}.xlsx",
+                stage / "phan-hoi" / name,
                 quarter=quarter,
                 reporting_unit=code,
                 reporting_unit_name=unit["ten_don_vi"],
-                issues=data["issues"].filter(pl.col("reporting_unit") == code).drop("reporting_unit"),
+                issues=issues,
                 staff_counts=counts.drop("reporting_unit"),
-                lost=data["lost"].filter(pl.col("reporting_unit") == code).select("ma_cb", "ho_ten", "ma_don_vi", "last_quarter"),
+                lost=lost,
                 rejected_files=rejected.select("file_name", "error"),
                 field_headers=headers,
                 settings=settings.documents,
             )
             written.append(folder / path.relative_to(stage))
-    return dg.MaterializeResult(metadata={**_files_metadata(folder, written), "Thông báo chưa gửi": notices})
+        reuse.save()
+    return dg.MaterializeResult(
+        metadata={**_files_metadata(folder, written), "Thông báo chưa gửi": notices, "Sổ giữ nguyên (không đổi)": reuse.reused}
+    )
 
 
 @_document_asset(

@@ -29,18 +29,27 @@ from __future__ import annotations
 
 import math
 import os
+from typing import TYPE_CHECKING
 
-os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before great_expectations is imported
+import polars as pl
 
-import great_expectations as gx  # noqa: E402
-import pandas as pd  # noqa: E402
-import polars as pl  # noqa: E402
-from great_expectations.data_context import AbstractDataContext  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from pmis_pipeline import schema
+from pmis_pipeline.reference import catalog_values, grades
+from pmis_pipeline.rules import FORMAT_PATTERNS, VALUE_RANGES
 
-from pmis_pipeline import schema  # noqa: E402
-from pmis_pipeline.reference import catalog_values, grades  # noqa: E402
-from pmis_pipeline.rules import FORMAT_PATTERNS, VALUE_RANGES  # noqa: E402
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import pandas as pd
+    from great_expectations.data_context import AbstractDataContext
+
+
+def _gx():
+    """great_expectations, imported on first use: it takes ~3.5 s (scipy, altair, pandas,
+    sqlalchemy), which the code location's load and a run's start-up should not wait for."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"  # before great_expectations is imported
+    import great_expectations
+
+    return great_expectations
 
 SUITE_NAME = "pmis_staff_rows"
 ROW_KEY = "row_key"
@@ -74,6 +83,7 @@ def build_suite() -> gx.ExpectationSuite:
 
 
 def _suite() -> gx.ExpectationSuite:
+    gx = _gx()
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for f in schema.FIELDS:
         if f.required == "yes":
@@ -119,6 +129,8 @@ def _text(value) -> str | None:
         if math.isnan(value):
             return None
         return str(int(value)) if value.is_integer() else str(value)
+    import pandas as pd
+
     try:
         if pd.isna(value):
             return None
@@ -128,7 +140,9 @@ def _text(value) -> str | None:
 
 
 def _context() -> AbstractDataContext:
-    context = gx.get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = _gx().get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     return context
 

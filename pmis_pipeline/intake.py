@@ -8,6 +8,7 @@ file never stops the others: its failure becomes its submission's ``error``.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,12 @@ from pmis_pipeline.catalog import reporting_units
 from pmis_pipeline.isolation import IntakeLimits, ReadTask, shared_pool
 from pmis_pipeline.normalize import detect_file_encoding, invisible_counts, normalize_batch, prepare_file
 from pmis_pipeline.quarters import parse_quarter_text
+from pmis_pipeline.readcache import ReadCache, entry_key
 from pmis_pipeline.reader import DEFAULT_LIMITS, RawWorkbook, ReadLimits, RejectedFile, read_submission
 from pmis_pipeline.textnorm import header_key
 
 Progress = Callable[[str], None]
+PROGRESS_SECONDS = 2.0
 
 SUBMISSION_SCHEMA: dict[str, pl.DataType] = {
     "quarter": pl.Utf8,
@@ -258,21 +261,47 @@ def _read_file(
 
 
 def _read_files(
-    archive: Archive, receipts: list[Receipt], quarter: str, reporting: dict[str, str], limits: IntakeLimits
+    archive: Archive,
+    receipts: list[Receipt],
+    quarter: str,
+    reporting: dict[str, str],
+    limits: IntakeLimits,
+    cache: ReadCache | None = None,
 ) -> Iterator[tuple[Receipt, _FileResult]]:
     """Every receipt's result, in order. Each file is read by a pool of
     worker processes with memory and time limits (:mod:`pmis_pipeline.isolation`),
     so an abort, a panic, a bomb or a hang rejects that file alone; with
-    ``limits.isolate`` false, in this process."""
-    to_read = [r for r in receipts if r.quarantine_reason is None]
+    ``limits.isolate`` false, in this process. With a ``cache``, a file
+    already read (by content, :mod:`pmis_pipeline.readcache`) is not read again."""
+    results: dict[int, _FileResult] = {}
+    keys: dict[int, str] = {}
+    to_read = []
+    for r in receipts:
+        if r.quarantine_reason is not None:
+            continue
+        if cache is not None:
+            keys[id(r)] = entry_key(r.sha256, r.file_name, quarter, reporting)
+            kept = cache.get(keys[id(r)], submission_id(r))
+            if kept is not None:  # read before (same content, name, quarter, units, reader, limits)
+                results[id(r)] = _result(r, quarter, kept)
+                continue
+        to_read.append(r)
     if not limits.isolate:
-        results = {id(r): _read_file(archive, r, quarter, reporting, limits.read_limits()) for r in to_read}
+        outcomes = (
+            (i, read_one(archive.object_path(r.sha256), r.file_name, quarter, submission_id(r), reporting, limits.read_limits()))
+            for i, r in enumerate(to_read)
+        )
     else:
         tasks = [
             ReadTask(str(archive.object_path(r.sha256)), r.file_name, quarter, submission_id(r), reporting)
             for r in to_read
         ]
-        results = {id(to_read[i]): _result(to_read[i], quarter, outcome) for i, outcome in shared_pool(limits).read(tasks)}
+        outcomes = shared_pool(limits).read(tasks) if tasks else iter(())
+    for i, outcome in outcomes:
+        receipt = to_read[i]
+        if cache is not None:
+            cache.put(keys[id(receipt)], outcome)
+        results[id(receipt)] = _result(receipt, quarter, outcome)
     for receipt in receipts:
         if receipt.quarantine_reason is not None:  # set aside by an operator: not read at all
             reason = f"{receipt.file_name}: tệp được Phòng TCCB tạm cách ly, không đọc ({receipt.quarantine_reason})"
@@ -287,11 +316,12 @@ def ingest_quarter(
     units: pl.DataFrame,
     progress: Progress | None = None,
     limits: IntakeLimits | None = None,
+    cache: ReadCache | None = None,
 ) -> QuarterIntake:
     """Read every file version ever received for ``quarter`` from the archive,
     each in a reader process of its own limits (``limits``: the ``[intake]``
-    section; default: the package defaults); then normalise all records
-    together in one vectorised pass."""
+    section; default: the package defaults), except those ``cache`` already
+    holds; then normalise all records together in one vectorised pass."""
     limits = limits or IntakeLimits()
     say = progress or (lambda _msg: None)
     reporting = dict(reporting_units(units).select("ma_don_vi", "loai").iter_rows())
@@ -302,7 +332,17 @@ def ingest_quarter(
     photo_rows: list[dict] = []
     unit_frames: list[pl.DataFrame] = []
     messages: list[str] = []
-    for i, (receipt, result) in enumerate(_read_files(archive, receipts, quarter, reporting, limits), start=1):
+    last_said = 0.0
+
+    def tell(i: int, message: str, always: bool = False) -> None:
+        """A line every PROGRESS_SECONDS (each is an event in the run's log), the last one, and every rejection."""
+        nonlocal last_said
+        now = time.monotonic()
+        if always or i == len(receipts) or now - last_said >= PROGRESS_SECONDS:
+            last_said = now
+            say(f"[{i}/{len(receipts)}] {message}")
+
+    for i, (receipt, result) in enumerate(_read_files(archive, receipts, quarter, reporting, limits, cache), start=1):
         row = result.row
         row["handover_unit"] = receipt.reporting_unit
         if row.get("reporting_unit") is None and receipt.reporting_unit in reporting:
@@ -312,13 +352,15 @@ def ingest_quarter(
         sub_rows.append(row)
         if result.records is None:
             messages.append(row["error"])
-            say(f"[{i}/{len(receipts)}] {receipt.file_name}: rejected")
+            tell(i, f"{receipt.file_name}: rejected", always=True)
             continue
         record_frames.append(result.records)
         photo_rows.extend(result.photos)
         if result.declared is not None:
             unit_frames.append(result.declared)
-        say(f"[{i}/{len(receipts)}] {receipt.file_name}: {row['n_records']} records ({row['encoding']})")
+        tell(i, f"{receipt.file_name}: {row['n_records']} records ({row['encoding']})")
+    if cache is not None and receipts:
+        say(f"{cache.hits} of {len(receipts)} files already read (cache by content), {cache.misses} read now")
     submissions = pl.DataFrame(sub_rows, schema=SUBMISSION_SCHEMA)
     records = None
     if record_frames:

@@ -374,6 +374,12 @@ class ReaderPool:
                 next_out += 1
 
     def close(self) -> None:
+        for worker in self.workers:  # every worker sees its end of input at once, then each is waited for
+            try:
+                if worker.proc.stdin is not None:
+                    worker.proc.stdin.close()
+            except OSError:
+                pass
         for worker in self.workers:
             worker.close()
         self.workers.clear()

@@ -15,6 +15,10 @@ them when a rebuild of the quarter fails its checks.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -22,12 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
 
 from pmis_pipeline.faults import checkpoint
 from pmis_pipeline.warehouse import fetch_frame
+
+_PACKAGE = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class Owned:
@@ -75,6 +82,74 @@ def staged(folder: Path, owned: Owned) -> Iterator[Path]:
             old.unlink()
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+@functools.cache
+def writers_version() -> str:
+    """A hash of the document writers' code and openpyxl's version: a new writer rewrites every document."""
+    from importlib import metadata
+
+    digest = hashlib.sha256(f"{metadata.version('openpyxl')} {metadata.version('pyicu-wheels')}".encode())
+    sources = [*(_PACKAGE / "documents").glob("*.py"), _PACKAGE / "rules.py", _PACKAGE / "schema.py"]  # + labels, headers
+    for source in sorted(sources):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_key(*parts: Any) -> str:
+    """A digest of what a document is written from: frames (by their Arrow IPC bytes) and plain values (by repr)."""
+    digest = hashlib.sha256(writers_version().encode())
+    for part in parts:
+        if isinstance(part, pl.DataFrame):
+            buf = io.BytesIO()
+            part.write_ipc(buf, compression="uncompressed")
+            digest.update(b"frame\0" + buf.getvalue())
+        else:
+            digest.update(b"value\0" + repr(part).encode())
+    return digest.hexdigest()
+
+
+class Reuse:
+    """Only what changed is rewritten: in a staged set of files (:func:`staged`),
+    a file whose inputs (:func:`inputs_key`) are those it was last written from
+    is linked into the stage as it is instead of being written again.
+
+    The keys live in ``<folder>/<subdir>/.inputs.json`` (written to the stage
+    with the files, so they move into place together)."""
+
+    MANIFEST = ".inputs.json"
+
+    def __init__(self, folder: Path, stage: Path, subdir: str) -> None:
+        self.folder, self.stage, self.subdir = folder, stage, subdir
+        try:
+            self.before: dict[str, str] = json.loads((folder / subdir / self.MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.before = {}
+        self.now: dict[str, str] = {}
+        self.reused = 0
+
+    def keep(self, name: str, key: str) -> Path | None:
+        """The stage path of ``name`` if it was written from ``key`` and is still in place (linked into the stage)."""
+        old = self.folder / self.subdir / name
+        if self.before.get(name) != key or not old.is_file():
+            return None
+        target = self.stage / self.subdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(old, target)
+        except OSError:
+            shutil.copy2(old, target)
+        self.now[name] = key
+        self.reused += 1
+        return target
+
+    def wrote(self, name: str, key: str) -> None:
+        self.now[name] = key
+
+    def save(self) -> None:
+        path = self.stage / self.subdir / self.MANIFEST
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.now, sort_keys=True, indent=0), encoding="utf-8")
 
 
 def replace_folder(target: Path, build: Callable[[Path], None]) -> Path:

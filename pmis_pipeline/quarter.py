@@ -27,6 +27,7 @@ from pmis_pipeline.intake import QuarterIntake, ingest_quarter
 from pmis_pipeline.isolation import IntakeLimits
 from pmis_pipeline.payments import paid_records, payment_lines
 from pmis_pipeline.plausibility import held_units, read_confirmations
+from pmis_pipeline.readcache import read_cache
 from pmis_pipeline.settings import Settings
 
 Progress = Callable[[str], None]
@@ -69,7 +70,8 @@ class QuarterLoad:
 
 def read_quarter(settings: Settings, quarter: str, progress: Progress | None = None) -> QuarterRead:
     """Archive the quarter's settled inbox files, then read every version ever
-    received for it from the archive."""
+    received for it from the archive (a version already read comes from the
+    read cache, :mod:`pmis_pipeline.readcache`)."""
     started = time.perf_counter()
     units = read_units(settings.paths.units_csv)
     archive = Archive(settings.paths.archive, settings.tz)
@@ -83,7 +85,8 @@ def read_quarter(settings: Settings, quarter: str, progress: Progress | None = N
     notes += [f"{f.name}: tệp mới sửa hoặc đang chép; sẽ đọc khi đã ổn định" for f in waiting]
     registered = archive.register(quarter, settled, receipts, notes)
     limits = IntakeLimits.from_config(settings.section("intake"))
-    intake = ingest_quarter(archive, quarter, units, progress=progress, limits=limits)
+    cache = read_cache(settings.paths.warehouse, limits)
+    intake = ingest_quarter(archive, quarter, units, progress=progress, limits=limits, cache=cache)
     return QuarterRead(quarter, units, registered, intake, [f.name for f in waiting], time.perf_counter() - started)
 
 

@@ -73,3 +73,33 @@ def test_nothing_to_pay_means_no_payment_documents(data_dir):
     got = reports(data_dir)
     assert "thong-bao-ket-qua-2009-Q1.xlsx" in got and "phan-hoi/THPT01.xlsx" in got
     assert not any(name.startswith("thanh-toan/") for name in got)
+
+
+def test_a_resubmission_rewrites_only_the_feedback_of_the_unit_that_changed(data_dir):
+    write_catalog(data_dir)
+    deadline(data_dir, "2009-04-20")
+    inbox = data_dir / "inbox" / Q1
+    write_xlsx(inbox / "thpt01.xlsx", info_rows("THPT01", Q1), [person("BT1", "THPT01", so_cmnd="12")])
+    write_xlsx(inbox / "pgd01.xlsx", info_rows("PGD01", Q1), [person("BT2", "PGD01-TH01")])
+    materialize_quarter(data_dir, Q1)
+    folder = data_dir / "warehouse" / "reports" / Q1 / "phan-hoi"
+    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.xlsx")}
+    assert {"THPT01.xlsx", "PGD01.xlsx", "GDTX01.xlsx"} <= set(before)  # GDTX01 sent nothing: its notice
+    assert "12" in texts(folder / "THPT01.xlsx")
+
+    # THPT01 corrects its identity number; nothing else changes
+    write_xlsx(inbox / "thpt01-sua.xlsx", info_rows("THPT01", Q1), [person("BT1", "THPT01", so_cmnd="123456789")])
+    materialize_quarter(data_dir, Q1)
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.xlsx")}
+    assert set(after) == set(before)
+    assert after["THPT01.xlsx"] != before["THPT01.xlsx"]  # written again
+    assert "Số CMND" not in texts(folder / "THPT01.xlsx")  # and says the problem is gone
+    unchanged = {name for name in before if name != "THPT01.xlsx"}
+    assert {name: after[name] for name in unchanged} == {name: before[name] for name in unchanged}  # not rewritten
+
+    # a unit kept as it was reads exactly as a workbook written now would
+    kept = texts(folder / "PGD01.xlsx")
+    (folder / ".inputs.json").unlink()  # forget what they were written from: every workbook is written again
+    materialize_quarter(data_dir, Q1)
+    assert texts(folder / "PGD01.xlsx") == kept
+    assert folder.joinpath("PGD01.xlsx").stat().st_ino != after["PGD01.xlsx"][0]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from copy import copy
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -171,20 +172,57 @@ def put(
     """
     cell = ws.cell(row=row, column=col)
     cell.value = cell_value(number_cell(value, fmt))
-    escape_cell(cell)
-    cell.font = Font(name=FONT_NAME, size=size, bold=bold, italic=italic, underline="single" if underline else None)
-    cell.alignment = Alignment(horizontal=h, vertical=v, wrap_text=wrap, indent=indent)
-    if fmt and not isinstance(cell.value, str):
-        cell.number_format = fmt
-    if fill is not None:
-        cell.fill = fill
+    with_fmt = bool(fmt) and not isinstance(cell.value, str)
+    styles = _style_cache(ws)
+    key = (bold, italic, underline, size, h, v, wrap, indent, fmt if with_fmt else None, fill, border)
+    fresh = not cell.has_style
+    if fresh and key in styles:  # the style this workbook already made for these arguments
+        cell._style = copy(styles[key])
+    else:
+        cell.font = Font(name=FONT_NAME, size=size, bold=bold, italic=italic, underline="single" if underline else None)
+        cell.alignment = Alignment(horizontal=h, vertical=v, wrap_text=wrap, indent=indent)
+        if with_fmt:
+            cell.number_format = fmt
+        if fill is not None:
+            cell.fill = fill
+        if border:
+            cell.border = BORDER
+        if fresh:
+            styles[key] = copy(cell._style)
+    escape_cell(cell)  # after the style: the quote prefix is a style flag
     last = merge_to if merge_to is not None and merge_to > col else col
     if last > col:
         ws.merge_cells(start_row=row, start_column=col, end_row=row, end_column=last)
     if border:
-        for c in range(col, last + 1):
-            ws.cell(row=row, column=c).border = BORDER
+        for c in range(col + 1, last + 1):
+            other = ws.cell(row=row, column=c)
+            if _BORDER_ONLY in styles and not other.has_style:
+                other._style = copy(styles[_BORDER_ONLY])
+            else:
+                other.border = BORDER
+                if not any(v for i, v in enumerate(other._style) if i != _BORDER_INDEX):
+                    styles.setdefault(_BORDER_ONLY, copy(other._style))
     return cell
+
+
+_BORDER_ONLY = ("border-only",)
+_BORDER_INDEX = 2  # StyleArray: fontId, fillId, borderId, numFmtId, ...
+
+
+def _style_cache(ws: Worksheet) -> dict:
+    """The style arrays :func:`put` made in this workbook, by its arguments.
+
+    Setting ``cell.font``, ``cell.alignment`` and ``cell.border`` looks each
+    object up in the workbook's style tables (hashing it) for every cell; a
+    feedback workbook has tens of thousands of cells in a dozen styles, so the
+    finished style array is kept and copied (the same ids openpyxl would have
+    found)."""
+    book = ws.parent
+    cache = getattr(book, "_pmis_styles", None)
+    if cache is None:
+        cache = {}
+        book._pmis_styles = cache
+    return cache
 
 
 # --------------------------------------------------------------------------
