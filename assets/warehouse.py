@@ -18,6 +18,7 @@ from assets import metadata as meta
 from assets.inputs import deadlines, inbox, payment_confirmations, pipeline_config, unit_catalog
 from assets.partitions import ALL_LATER, LATER_SAME_YEAR, STAFF_READERS, quarterly_partitions
 from assets.resources import PmisResource
+from checks import warmup
 from checks.expectations import run_suite
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
 from pmis_pipeline import quarter as quarter_build
@@ -96,6 +97,7 @@ SPECS = [
 def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
     quarter = context.partition_key
     settings = pmis.settings()
+    warmup.start()  # Great Expectations' imports overlap the reading of the files
     read = quarter_build.read_quarter(settings, quarter, progress=context.log.debug)
     for warning in read.registered.warnings:
         context.log.warning(warning)

@@ -328,6 +328,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
     path.parent.mkdir(parents=True, exist_ok=True)
     with writer_lock(path, shared=read_only):
         con = duckdb.connect(str(path), read_only=read_only)
+        con.execute("SET enable_progress_bar = false")  # a long query must not draw bars in the clerk's terminal
         try:
             if not read_only:
                 _migrate(con)
@@ -340,6 +341,7 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
 def open_published(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """The analysts' file, read-only (never locked: it is replaced by rename)."""
     con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET enable_progress_bar = false")
     try:
         yield con
     finally:
