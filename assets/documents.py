@@ -19,11 +19,7 @@ from assets.partitions import quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
 from pmis_pipeline import outputs, schema
-from pmis_pipeline.documents.announcement import write_announcement
-from pmis_pipeline.documents.common import document_file_name, words_mismatches
-from pmis_pipeline.documents.feedback import write_feedback_workbook, write_not_received_notice
-from pmis_pipeline.documents.payments import write_district_contracts, write_payment_summary, write_receipt_list
-from pmis_pipeline.documents.review import write_department_review
+from pmis_pipeline import documents as docs  # the writers load on first use (openpyxl is not needed to load the code location)
 from pmis_pipeline.inputs import quarter_deadline
 
 GROUP = "documents"
@@ -100,7 +96,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
                         notices += 1
                         continue
                     reuse.wrote(name, key)
-                    path = write_not_received_notice(
+                    path = docs.write_not_received_notice(
                         stage / "phan-hoi" / f"{code}.xlsx",
                         quarter=quarter,
                         reporting_unit=code,
@@ -120,7 +116,7 @@ def feedback_workbooks(context: dg.AssetExecutionContext, pmis: PmisResource) ->
                 written.append(folder / "phan-hoi" / name)
                 continue
             reuse.wrote(name, key)
-            path = write_feedback_workbook(
+            path = docs.write_feedback_workbook(
                 stage / "phan-hoi" / name,
                 quarter=quarter,
                 reporting_unit=code,
@@ -154,7 +150,7 @@ def department_review(context: dg.AssetExecutionContext, pmis: PmisResource) -> 
     written = []
     with outputs.staged(folder, outputs.REVIEW) as stage:
         if state.review_due:
-            path = write_department_review(
+            path = docs.write_department_review(
                 stage / f"ra-soat-{quarter}.xlsx",
                 quarter=quarter,
                 proposals=data["proposals"],
@@ -187,8 +183,8 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
     written = []
     with outputs.staged(folder, outputs.ANNOUNCEMENT) as stage:
         if state.announcement_due:
-            name = document_file_name("thong-bao-ket-qua", quarter, state.draft)
-            path = write_announcement(
+            name = docs.document_file_name("thong-bao-ket-qua", quarter, state.draft)
+            path = docs.write_announcement(
                 stage / name, quarter=quarter, compliance=table, settings=settings.documents,
                 scoring=settings.section("scoring"), draft=state.draft,
             )
@@ -234,27 +230,27 @@ def payment_documents(context: dg.AssetExecutionContext, pmis: PmisResource):
         if total > 0:
             out = stage / "thanh-toan"
             out.mkdir()
-            docs = [
-                write_district_contracts(
-                    out / document_file_name("hop-dong-thanh-ly", quarter, state.draft),
+            signable = [
+                docs.write_district_contracts(
+                    out / docs.document_file_name("hop-dong-thanh-ly", quarter, state.draft),
                     quarter=quarter, lines=lines, settings=signers, draft=state.draft,
                 ),
-                write_receipt_list(
-                    out / document_file_name("danh-sach-ky-nhan", quarter, state.draft),
+                docs.write_receipt_list(
+                    out / docs.document_file_name("danh-sach-ky-nhan", quarter, state.draft),
                     quarter=quarter, lines=lines, officers=officers, settings=signers, draft=state.draft,
                 ),
-                write_payment_summary(
-                    out / document_file_name("tong-hop-kinh-phi", quarter, state.draft),
+                docs.write_payment_summary(
+                    out / docs.document_file_name("tong-hop-kinh-phi", quarter, state.draft),
                     quarter=quarter, lines=lines, settings=signers, draft=state.draft,
                 ),
             ]
-            problems = [p for doc in docs for p in words_mismatches(doc)]
+            problems = [p for doc in signable for p in docs.words_mismatches(doc)]
             if problems:
                 raise dg.Failure(
                     description=f"{quarter}: số tiền bằng chữ không khớp số; không đặt chứng từ vào chỗ",
                     metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
                 )
-            written = [folder / "thanh-toan" / d.name for d in docs]
+            written = [folder / "thanh-toan" / d.name for d in signable]
     yield dg.MaterializeResult(
         metadata={
             **_files_metadata(folder, written),

@@ -10,9 +10,7 @@ from assets.inputs import pipeline_config
 from assets.partitions import SAME_AND_NEXT, quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
-from pmis_pipeline import export, outputs, stats
-from pmis_pipeline.documents.quarter_page import write_quarter_report
-from pmis_pipeline.documents.statistics import write_statistics
+from pmis_pipeline import outputs, stats
 
 GROUP = "reports"
 
@@ -52,6 +50,8 @@ def statistical_report(context: dg.AssetExecutionContext, pmis: PmisResource):
                 description=f"{quarter}: báo cáo thống kê không khớp số hồ sơ; không đặt tệp vào chỗ",
                 metadata={"problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems))},
             )
+    from pmis_pipeline.documents.statistics import write_statistics  # openpyxl: loaded when a report is written
+
     written = []
     with outputs.staged(folder, outputs.STATISTICS) as stage:
         if state.announcement_due:  # like the announcement: once a file arrived, or after the deadline
@@ -94,6 +94,8 @@ def statistical_report(context: dg.AssetExecutionContext, pmis: PmisResource):
     ],
 )
 def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
+    from pmis_pipeline import export  # openpyxl: loaded when the export is written
+
     quarter = context.partition_key
     target = export.export_folder(pmis.settings().paths.warehouse, quarter)
     manifest: dict = {}
@@ -142,6 +144,8 @@ def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
     ),
 )
 def quarter_page(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    from pmis_pipeline.documents.quarter_page import write_quarter_report
+
     quarter = context.partition_key
     settings = pmis.settings()
     with pmis.build_db(read_only=True) as con:

@@ -23,7 +23,6 @@ from checks.expectations import run_suite
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
 from pmis_pipeline import quarter as quarter_build
 from pmis_pipeline import outputs, warehouse
-from pmis_pipeline.documents.quarter_page import write_quarter_report
 from pmis_pipeline.faults import checkpoint
 
 #: The pool of every step that writes (or reads) the build database: one at a time.
@@ -101,6 +100,7 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
     read = quarter_build.read_quarter(settings, quarter, progress=context.log.debug)
     for warning in read.registered.warnings:
         context.log.warning(warning)
+    warmup.wait()
     started = time.perf_counter()
     with pmis.build_db() as con:
         with warehouse.transaction(con):
@@ -125,6 +125,8 @@ def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
         context.instance.add_run_tags(context.run_id, {"pmis/kiem_tra_loi": ", ".join(c.name for c, _ in bad)})
     if failed:  # documents for signature describe only quarters whose blocking checks passed
         withdrawn = outputs.withdraw_signable(outputs.quarter_reports(settings.paths.reports, quarter))
+        from pmis_pipeline.documents.quarter_page import write_quarter_report
+
         with pmis.build_db(read_only=True) as con:  # the quarter page says so (the other documents are skipped)
             write_quarter_report(settings, con, quarter)
         context.log.error(f"{quarter}: blocking checks failed ({', '.join(failed)}); {len(withdrawn)} signable documents withdrawn")

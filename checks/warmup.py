@@ -3,8 +3,7 @@
 Its imports (scipy, altair, pandas, sqlalchemy...) take 3-4 s, which is most of
 a province quarter's own work; the quarter step starts this thread before it
 reads the files (reading happens in worker processes, so this process is idle
-meanwhile) and the suite finds the modules loaded. Importing the same module
-from two threads is safe: Python's import lock serialises them.
+meanwhile) and waits for it (:func:`wait`) before the suite runs.
 """
 
 from __future__ import annotations
@@ -31,3 +30,11 @@ def start() -> None:
     if _thread is None:
         _thread = threading.Thread(target=_import, name="gx-warmup", daemon=True)
         _thread.start()
+
+
+def wait() -> None:
+    """Let the background import finish before anything else imports Great
+    Expectations (its package has import cycles that a second thread must not
+    enter half-way)."""
+    if _thread is not None:
+        _thread.join()

@@ -17,27 +17,30 @@ Pure functions: no Dagster, no DuckDB. See each module:
 * :mod:`.quarter_page` - the quarter's self-contained HTML page and the list of quarters.
 """
 
-from pmis_pipeline.documents.announcement import write_announcement
-from pmis_pipeline.documents.common import document_file_name, read_back_totals, words_mismatches
-from pmis_pipeline.documents.feedback import write_feedback_workbook, write_not_received_notice
-from pmis_pipeline.documents.money import amount_in_words, format_pct, format_vnd
-from pmis_pipeline.documents.payments import write_district_contracts, write_payment_summary, write_receipt_list
-from pmis_pipeline.documents.review import write_department_review
-from pmis_pipeline.documents.settings import DocumentSettings
+import importlib
 
-__all__ = [
-    "DocumentSettings",
-    "amount_in_words",
-    "document_file_name",
-    "format_pct",
-    "format_vnd",
-    "read_back_totals",
-    "words_mismatches",
-    "write_announcement",
-    "write_department_review",
-    "write_district_contracts",
-    "write_feedback_workbook",
-    "write_not_received_notice",
-    "write_payment_summary",
-    "write_receipt_list",
-]
+#: public name -> the module that defines it; imported on first use (PEP 562), so that
+#: code needing only the number formats does not import openpyxl and every writer.
+_EXPORTS = {
+    "write_announcement": "announcement",
+    "document_file_name": "common",
+    "read_back_totals": "common",
+    "words_mismatches": "common",
+    "write_feedback_workbook": "feedback",
+    "write_not_received_notice": "feedback",
+    "amount_in_words": "money",
+    "format_pct": "money",
+    "format_vnd": "money",
+    "write_district_contracts": "payments",
+    "write_payment_summary": "payments",
+    "write_receipt_list": "payments",
+    "write_department_review": "review",
+    "DocumentSettings": "settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
