@@ -40,9 +40,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow.parquet as pq
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
 
 from pmis_pipeline import schema
 from pmis_pipeline.documents.common import clean_text, is_formula_like
@@ -91,39 +89,65 @@ def sha256_of(path: Path) -> str:
 # --------------------------------------------------------------------------
 
 
-def _text_cell(ws: Worksheet, text: str) -> WriteOnlyCell | str:
-    """Text as a plain string cell; a formula-like text with the quote prefix (never run)."""
-    text = clean_text(text)
-    if not is_formula_like(text):
-        return text
-    cell = WriteOnlyCell(ws, value=text)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
+class _Sheet:
+    """One worksheet written row by row (xlsxwriter, constant memory): text as
+    string cells (never a formula; a formula-like text also carries Excel's
+    quote prefix, so editing the cell keeps it text), numbers as numbers,
+    dates as dates."""
+
+    def __init__(self, book: xlsxwriter.Workbook, name: str, date_format, quote_format):
+        self.ws = book.add_worksheet(name)
+        self.row = 0
+        self.date_format = date_format
+        self.quote_format = quote_format
+
+    def text(self, col: int, text: str) -> None:
+        text = clean_text(text)
+        if is_formula_like(text):
+            self.ws.write_string(self.row, col, text, self.quote_format)
+        else:
+            self.ws.write_string(self.row, col, text)
+
+    def write(self, col: int, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, str):
+            self.text(col, value)
+        elif isinstance(value, bool):
+            self.text(col, str(value))
+        elif isinstance(value, (int, float)):
+            self.ws.write_number(self.row, col, value)
+        elif isinstance(value, date):
+            self.ws.write_datetime(self.row, col, value, self.date_format)
+        else:
+            self.text(col, str(value))
+
+    def append(self, values: list[Any]) -> None:
+        for col, value in enumerate(values):
+            self.write(col, value)
+        self.row += 1
 
 
 def _present(raw: Any) -> bool:
     return raw is not None and str(raw).strip() != ""
 
 
-def _cell(ws: Worksheet, kind: str, value: Any, raw: Any, year_only: bool) -> Any:
+def _cell(kind: str, value: Any, raw: Any, year_only: bool) -> Any:
     """A HoSo cell: the typed value in its kind, else the value as received (unreadable
     values stay visible to the receiver and read back as unreadable)."""
     if value is None:
-        return _text_cell(ws, str(raw)) if _present(raw) else None
+        return str(raw) if _present(raw) else None
     if kind == "date":
         if year_only:
             return str(value.year)
         if value < EXCEL_FIRST_SAFE_DATE:  # Excel's 1900 calendar cannot hold it (nor 29/02/1900): as text
             return value.strftime("%d/%m/%Y")
-        cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
+        return value
     if kind == "int":
         return int(value)
     if kind == "decimal":
         return float(value)
-    return _text_cell(ws, str(value))
+    return str(value)
 
 
 def _staff_sql() -> str:
@@ -145,8 +169,15 @@ def write_submission_workbook(
     exported_on: date | None = None,
 ) -> int:
     """The quarter's ``staff`` rows as a submission of reporting unit ``SO``; returns the record count."""
-    wb = Workbook(write_only=True)
-    info = wb.create_sheet(schema.SHEET_INFO)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    date_format = book.add_format({"num_format": DATE_FORMAT})
+    quote_format = book.add_format({"quote_prefix": True})
+
+    def sheet(name: str) -> _Sheet:
+        return _Sheet(book, name, date_format, quote_format)
+
+    info = sheet(schema.SHEET_INFO)
     values = {
         "reporting_unit": DEPARTMENT_CODE,
         "reporting_unit_name": DEPARTMENT_NAME,
@@ -156,10 +187,9 @@ def write_submission_workbook(
         "phone": None,
     }
     for label in schema.INFO_LABELS:
-        value = values.get(label.key)
-        info.append([label.label, _text_cell(info, value) if isinstance(value, str) else value])
+        info.append([label.label, values.get(label.key)])
 
-    records = wb.create_sheet(schema.SHEET_RECORDS)
+    records = sheet(schema.SHEET_RECORDS)
     records.append([f.header for f in schema.FIELDS] + [REPORTING_UNIT_HEADER])
     cur = con.execute(_staff_sql(), [quarter])
     names = [d[0] for d in cur.description]
@@ -170,23 +200,21 @@ def write_submission_workbook(
         for row in batch:
             n += 1
             raw = row[raw_pos] or {}
-            line = []
+            line: list[Any] = []
             for f in schema.FIELDS:
                 if f.key == "row_no":
                     line.append(n)  # STT: the row number of this file
                     continue
                 year_only = bool(row[pos[f"{f.key}_year_only"]]) if f.kind == "date" else False
-                line.append(_cell(records, f.kind, row[pos[f.key]], raw.get(f.key), year_only))
+                line.append(_cell(f.kind, row[pos[f.key]], raw.get(f.key), year_only))
             line.append(row[pos["reporting_unit"]])
             records.append(line)
 
-    units = wb.create_sheet(schema.SHEET_UNITS)
+    units = sheet(schema.SHEET_UNITS)
     units.append([f.header for f in schema.UNIT_FIELDS])
     for code, name, level in con.execute("SELECT ma_don_vi, ten_don_vi, cap_hoc FROM units ORDER BY ma_don_vi").fetchall():
-        units.append([_text_cell(units, code) if code else None, _text_cell(units, name) if name else None,
-                      _text_cell(units, level) if level else None, None])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+        units.append([code, name, level, None])
+    book.close()
     return n
 
 
