@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets import metadata as meta
 from assets.documents import document_state
-from assets.inputs import pipeline_config
+from assets.inputs import pipeline_config, unit_catalog
 from assets.partitions import SAME_AND_NEXT, quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
@@ -155,6 +155,40 @@ def quarter_page(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
             "Trang": dg.MetadataValue.path(str(page)),
             "Dung lượng (KB)": round(page.stat().st_size / 1024, 1),
             **meta.reports_link(quarter, "index.html"),
+        }
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"excel"},
+    deps=[unit_catalog.key],
+    description=(
+        "Mẫu nộp dữ liệu cho từng đơn vị báo cáo (warehouse/templates/mau-pmis-<mã>.xlsx) và một mẫu chung: các "
+        "sheet ThongTin, HoSo, DonVi với tiêu đề tiếng Việt, danh sách chọn cho mọi trường danh mục, định dạng "
+        "văn bản cho số CMND, sheet hướng dẫn, các trường của đơn vị điền sẵn trong DonVi. Lập lại khi danh mục đổi."
+    ),
+)
+def unit_templates(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
+    from pmis_pipeline.catalog import read_units, reporting_units
+    from pmis_pipeline.template import write_template
+
+    settings = pmis.settings()
+    units = read_units(settings.paths.units_csv)
+    codes = reporting_units(units).sort("ma_don_vi")["ma_don_vi"].to_list()
+    target = settings.paths.warehouse / "templates"
+
+    def build(folder):
+        folder.mkdir(parents=True)
+        write_template(folder / "mau-pmis.xlsx", units=units)
+        for code in codes:
+            write_template(folder / f"mau-pmis-{code}.xlsx", units=units, unit_code=code)
+
+    outputs.replace_folder(target, build)
+    return dg.MaterializeResult(
+        metadata={
+            "Thư mục": dg.MetadataValue.path(str(target)),
+            "Số mẫu": len(codes) + 1,
         }
     )
 

@@ -36,7 +36,7 @@ from assets.documents import DOCUMENTS
 from assets.inputs import deadlines, inbox, payment_confirmations, pipeline_config, unit_catalog
 from assets.partitions import KEYS, quarter_keys
 from assets.publish import analyst_warehouse
-from assets.reports import REPORTS
+from assets.reports import REPORTS, unit_templates
 from assets.resources import PmisResource
 from assets.warehouse import SPECS
 from pmis_pipeline import inputs
@@ -120,7 +120,7 @@ def _fingerprint(code: str, versions: dict[str, str], storage_ids: list[int]) ->
     name="quarters_sensor",
     minimum_interval_seconds=15,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    target=dg.AssetSelection.assets(*QUARTER_ASSETS, analyst_warehouse),
+    target=dg.AssetSelection.assets(*QUARTER_ASSETS, analyst_warehouse, unit_templates),
     description=(
         "Theo dõi thư mục nhận, hạn nộp, danh mục và cấu hình; tự chạy các quý bị cũ (stale) hoặc chưa có, lần lượt "
         "từ quý sớm nhất, mỗi lần một lượt chạy; khi mọi quý đã cập nhật thì công bố tệp cho người phân tích."
@@ -185,10 +185,11 @@ def quarters_sensor(context: dg.SensorEvaluationContext, pmis: PmisResource):
             )
         done_before += _latest_storage_ids(context.instance, quarter)
     context.update_cursor(cursor.dump())
-    if resolver.get_status(analyst_warehouse.key) != StaleStatus.FRESH:
+    behind = [a.key for a in (analyst_warehouse, unit_templates) if resolver.get_status(a.key) != StaleStatus.FRESH]
+    if behind:
         return dg.RunRequest(
             run_key=f"publish:{_fingerprint(code, cursor.reported, done_before)}",
-            asset_selection=[analyst_warehouse.key],
+            asset_selection=behind,
             tags={"pmis/reason": "every quarter up to date: publish"},
         )
     return dg.SkipReason("mọi quý đã cập nhật; tệp cho người phân tích đã công bố")

@@ -16,12 +16,12 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 from assets.documents import DOCUMENTS
 from assets.inputs import INPUTS
 from assets.publish import analyst_warehouse
-from assets.reports import REPORTS
+from assets.reports import REPORTS, unit_templates
 from assets.resources import PmisResource
 from assets.sensors import quarters_sensor
 from assets.warehouse import quarter_warehouse
 
-ALL_ASSETS = [*INPUTS, quarter_warehouse, *DOCUMENTS, *REPORTS, analyst_warehouse]
+ALL_ASSETS = [*INPUTS, quarter_warehouse, *DOCUMENTS, *REPORTS, analyst_warehouse, unit_templates]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -137,6 +137,12 @@ def test_editing_the_catalog_reruns_every_quarter_by_itself_and_touching_it_does
         runs, message, cursor = settle(instance, province, cursor)
         assert runs == [(Q1, True), (Q2, True), ("publish", True)], runs
     assert query(province, "SELECT count(*) FROM units WHERE ma_don_vi = 'PGD01-CS09'") == [(1,)]
+    # the units' templates follow the catalog: PGD01's lists its new school in DonVi
+    import openpyxl
+
+    book = openpyxl.load_workbook(province / "warehouse" / "templates" / "mau-pmis-PGD01.xlsx")
+    schools = {row[0] for row in book["DonVi"].iter_rows(values_only=True)}
+    assert {"PGD01-TH01", "PGD01-CS09"} <= schools
 
 
 def test_a_quarter_whose_blocking_check_fails_gets_no_signable_document_and_is_not_published(province, monkeypatch):
