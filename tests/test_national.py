@@ -37,7 +37,8 @@ BIN = Path(sys.executable).parent
 QUARTERS = ("2009-Q1", "2009-Q2")
 #: (province, seed, quarters it has files for): P02 has no second quarter, so the national view lacks it.
 PROVINCES = (("P01", 101, QUARTERS), ("P02", 202, QUARTERS[:1]))
-PROVINCE_RUNS = ("P01|2009-Q1", "P02|2009-Q1", "P01|2009-Q2")  # submitted in this order
+#: One backfill submits them (in the partitions' order: P01's quarters in order, then P02's).
+PROVINCE_RUNS = ("P01|2009-Q1", "P01|2009-Q2", "P02|2009-Q1")
 WAIT_SECONDS = 240
 PROVINCE_CONFIG = """[partitions]
 first_quarter = "2009-Q1"
