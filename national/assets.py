@@ -39,8 +39,6 @@ from pmis_pipeline import quarter as quarter_build
 from pmis_pipeline.quarters import Quarter
 from pmis_pipeline.settings import load_settings
 
-#: The run tag the queue limits per unique value (Dagster tags every run of a multi-partition with its keys).
-PROVINCE_TAG = "dagster/partition/province"
 NATIONAL_POOL = "pmis_national"
 GROUP = "national"
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+#: The run tag the queue limits per unique value (Dagster tags every run of a multi-partition with its keys).
 PROVINCE_TAG = "dagster/partition/province"
 
 

@@ -215,14 +215,17 @@ def ministry(postgres, tmp_path_factory) -> Facts:
             seconds["national_runs"] = time.monotonic() - t_nat
             runs, national_runs = {}, {}
             for run in instance.get_runs():
-                events = {}
+                events, pid = {}, None
                 for record in instance.all_logs(run.run_id):
                     kind = record.dagster_event.event_type.name if record.dagster_event else None
                     if kind in ("RUN_START", "RUN_SUCCESS", "RUN_FAILURE", "STEP_START", "STEP_SUCCESS", "STEP_FAILURE"):
                         events.setdefault(kind, record.timestamp)
+                    if kind == "STEP_START":
+                        pid = record.dagster_event.pid
                 record = instance.get_run_record_by_id(run.run_id)
                 events["CREATED"] = record.create_timestamp.timestamp()
-                facts = {"run_id": run.run_id, "status": run.status.value, "tags": dict(run.tags), "events": events}
+                facts = {"run_id": run.run_id, "status": run.status.value, "tags": dict(run.tags), "events": events,
+                         "pid": pid}
                 target = runs if run.job_name == "province_quarter_job" else national_runs
                 target[run.tags["dagster/partition"]] = facts
     finally:
@@ -239,6 +242,8 @@ def ministry(postgres, tmp_path_factory) -> Facts:
 def test_every_run_succeeded_in_a_process_of_its_own(ministry):
     assert {k: r["status"] for k, r in ministry.runs.items()} == {k: "SUCCESS" for k in PROVINCE_RUNS}
     assert {k: r["status"] for k, r in ministry.national_runs.items()} == {q: "SUCCESS" for q in QUARTERS}
+    pids = [r["pid"] for r in (*ministry.runs.values(), *ministry.national_runs.values())]
+    assert None not in pids and len(set(pids)) == len(pids) and os.getpid() not in pids
     for key, run in ministry.runs.items():
         quarter_tag, province_tag = key.split("|")[1], key.split("|")[0]
         assert run["tags"]["dagster/partition/province"] == province_tag
