@@ -26,23 +26,25 @@ def locked() -> dict[str, str]:
 
 
 def test_every_locked_package_is_the_installed_version():
-    """(The benchmarks' extra is installed only by ./run bench-*: its packages may be absent, never different.)"""
+    """(The benchmarks' extra is installed only by ./run bench-*, the national location's by ./run test and
+    ./run national-*: their packages may be absent, never different.)"""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    bench_only = {_name(r) for r in project["optional-dependencies"].get("bench", [])}
+    extras = project["optional-dependencies"]
+    optional = {_name(r) for extra in ("bench", "national") for r in extras.get(extra, [])}
     wrong = {}
     for name, pinned in locked().items():
         try:
             installed = version(name)
         except PackageNotFoundError:
             installed = None
-        if installed != pinned and not (installed is None and name in bench_only):
+        if installed != pinned and not (installed is None and name in optional):
             wrong[name] = (pinned, installed)
     assert wrong == {}
 
 
 def test_every_declared_dependency_is_locked():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    declared = [*project["dependencies"], *project["optional-dependencies"]["dev"], *project["optional-dependencies"]["national"]]
     assert {_name(r) for r in declared} - set(locked()) == set()
 
 
