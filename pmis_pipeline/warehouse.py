@@ -415,12 +415,26 @@ def replace_quarter(
             "WHERE t.quarter = u.quarter AND t.submission_id = u.submission_id AND t.row_number = u.row_number"
         )
         con.unregister(name)
+    clear_quarter(con, quarter, list(tables))
     for table, frame in tables.items():
+        append_rows(con, table, frame)
+
+
+def clear_quarter(con: duckdb.DuckDBPyConnection, quarter: str, tables: Sequence[str]) -> None:
+    """Delete ``quarter``'s rows of each ``core`` table (inside the caller's transaction)."""
+    for table in tables:
         con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
-        if frame.height:
-            name = f"in_{table}"
-            con.register(name, frame.to_arrow())
+
+
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Append a frame's rows to a ``core`` table, columns by name (inside the
+    caller's transaction): how a quarter's records go in batch by batch."""
+    if frame.height:
+        name = f"in_{table}"
+        con.register(name, frame.to_arrow())
+        try:
             con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM {name}")
+        finally:
             con.unregister(name)
 
 
