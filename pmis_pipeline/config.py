@@ -80,6 +80,7 @@ class QuarterConfig(_Section):
     """How the quarter step holds a quarter: a batch of records at a time (memory, not results)."""
 
     batch_records: Annotated[int, Field(ge=1)]
+    duckdb_memory_mb: Annotated[int, Field(ge=128)]
 
 
 class RulesConfig(_Section):

@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from pmis_pipeline import crosscheck, rules
-from pmis_pipeline.warehouse import fetch_frame
+from pmis_pipeline.warehouse import append_rows, fetch_frame
 
 KEY = ("submission_id", "row_number", "field", "rule")
 
@@ -159,11 +159,7 @@ def _stage(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, part: str, seq: 
         pl.lit(_PARTS[part], dtype=pl.Int8).alias("part"),
         pl.int_range(seq, seq + frame.height, dtype=pl.Int64).alias("seq"),
     )
-    con.register("issues_in", staged.to_arrow())
-    try:
-        con.execute(f"INSERT INTO temp.{_STAGE} BY NAME SELECT * FROM issues_in")
-    finally:
-        con.unregister("issues_in")
+    append_rows(con, _STAGE, staged, schema="temp")
     return seq + frame.height
 
 
@@ -215,11 +211,7 @@ def check_quarter(
                 "quarter", "submission_id", "row_number",
                 rules.qualification_standard(staff, units).alias("qualification_standard"),
             )
-            con.register("standards_in", standards.to_arrow())
-            try:
-                con.execute(f"INSERT INTO temp.{_STANDARDS} BY NAME SELECT * FROM standards_in")
-            finally:
-                con.unregister("standards_in")
+            append_rows(con, _STANDARDS, standards, schema="temp")
         timings["rules"] += time.perf_counter() - t
         t = time.perf_counter()
         failures, summary = gx(staff, offset)

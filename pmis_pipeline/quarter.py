@@ -119,6 +119,8 @@ def load_quarter(
         timings[name] = round(time.perf_counter() - started, 3)
 
     t = time.perf_counter()
+    # the quarter's memory is a batch, DuckDB's is bounded (it spills beyond): a validated integer, not data
+    con.execute(f"SET memory_limit = '{int(settings.model.quarter.duckdb_memory_mb)}MB'")
     warehouse.replace_units(con, read.units)
     warehouse.clear_quarter(con, quarter, INTAKE_TABLES)
     for batch in read.intake:  # whole files, about batch_records records each

@@ -407,14 +407,13 @@ def replace_quarter(
     ``updates`` maps a table to a frame keyed by (quarter, submission_id,
     row_number) whose other columns are written into the matching rows."""
     for table, frame in (updates or {}).items():
-        name = f"upd_{table}"
-        con.register(name, frame.to_arrow())
+        pmis_updates_in = frame.to_arrow()  # read by DuckDB's replacement scan (see append_rows)
         sets = ", ".join(f"{c} = u.{c}" for c in frame.columns if c not in ("quarter", "submission_id", "row_number"))
         con.execute(
-            f"UPDATE core.{table} t SET {sets} FROM {name} u "
+            f"UPDATE core.{table} t SET {sets} FROM pmis_updates_in u "
             "WHERE t.quarter = u.quarter AND t.submission_id = u.submission_id AND t.row_number = u.row_number"
         )
-        con.unregister(name)
+        del pmis_updates_in
     clear_quarter(con, quarter, list(tables))
     for table, frame in tables.items():
         append_rows(con, table, frame)
@@ -426,16 +425,19 @@ def clear_quarter(con: duckdb.DuckDBPyConnection, quarter: str, tables: Sequence
         con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
 
 
-def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    """Append a frame's rows to a ``core`` table, columns by name (inside the
-    caller's transaction): how a quarter's records go in batch by batch."""
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, schema: str = "core") -> None:
+    """Append a frame's rows to a table (``core`` by default), columns by name
+    (inside the caller's transaction): how a quarter's records go in batch by
+    batch.
+
+    The frame is read through DuckDB's replacement scan of a local variable,
+    never ``register``: a view registered (and unregistered) inside a
+    transaction keeps its Arrow data alive until the transaction ends, so a
+    quarter appended batch by batch would hold every batch until it commits."""
     if frame.height:
-        name = f"in_{table}"
-        con.register(name, frame.to_arrow())
-        try:
-            con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM {name}")
-        finally:
-            con.unregister(name)
+        pmis_rows_in = frame.to_arrow()
+        con.execute(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM pmis_rows_in")
+        del pmis_rows_in
 
 
 def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:
