@@ -110,7 +110,8 @@ def main() -> int:
             f"quarter step: {result['files']} files, {result['records']:,} records, {result['batches']} batches of "
             f"{result['batch_records']:,}; {m.seconds:.1f}s ({result['records'] / m.seconds:,.0f} records/s); "
             f"peak memory {m.peak_rss_mb:,.0f} MB (this process {m.peak_main_mb:,.0f} MB, reader processes "
-            f"{m.peak_children_mb:,.0f} MB)"
+            f"{m.peak_children_mb:,.0f} MB); CPU {m.cpu_seconds:,.0f} s (this process {m.cpu_main_seconds:,.0f} s; "
+            f"{m.cpu_seconds / m.seconds:.2f} cores busy on average)"
         )
         return 0
     if not args.keep_warehouse:
