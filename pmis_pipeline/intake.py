@@ -121,10 +121,43 @@ def _validate_info(raw: RawWorkbook, quarter: str, reporting: dict[str, str], na
         )
     warnings: list[str] = []
     name_key = header_key(name)
-    others = [c for c in reporting if c != code and header_key(c) in name_key]
-    if others and header_key(code) not in name_key:
-        warnings.append(f"{name}: tên tệp gợi ý đơn vị {others[0]} nhưng sheet ThongTin khai báo {code}")
+    if header_key(code) not in name_key:
+        others = [c for c in _codes_in(name_key, reporting) if c != code]
+        if others:
+            warnings.append(f"{name}: tên tệp gợi ý đơn vị {others[0]} nhưng sheet ThongTin khai báo {code}")
     return code, warnings
+
+
+@dataclass
+class _CodeIndex:
+    reporting: dict[str, str]
+    order: dict[str, int]
+    by_key: dict[str, list[str]]
+    lengths: list[int]
+
+
+_code_index: _CodeIndex | None = None
+
+
+def _codes_in(name_key: str, reporting: dict[str, str]) -> list[str]:
+    """The reporting codes whose header key occurs in ``name_key``, in the
+    catalog's order: each substring of the (short) file name is looked up,
+    instead of every code of a national catalog searched in the name."""
+    global _code_index
+    index = _code_index
+    if index is None or index.reporting is not reporting:  # the same catalog for every file of a quarter
+        by_key: dict[str, list[str]] = {}
+        for c in reporting:
+            by_key.setdefault(header_key(c), []).append(c)
+        index = _code_index = _CodeIndex(reporting, {c: i for i, c in enumerate(reporting)}, by_key, sorted({len(k) for k in by_key}))
+    found: set[str] = set()
+    for length in index.lengths:
+        if length == 0:
+            found.update(index.by_key.get("", ()))
+            continue
+        for start in range(len(name_key) - length + 1):
+            found.update(index.by_key.get(name_key[start:start + length], ()))
+    return sorted(found, key=index.order.__getitem__)
 
 
 def _declared_units(raw: RawWorkbook, quarter: str, sid: str, unit: str, encoding: legacy.Encoding) -> pl.DataFrame | None:

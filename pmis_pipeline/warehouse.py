@@ -289,8 +289,14 @@ VIEWS += stats.views_ddl()  # reference tables, person history, statistics
 
 
 def _filled_sql(key: str) -> str:
-    """A cell is filled unless it is blank by the one definition of blank (textnorm.is_blank)."""
-    return f"(NOT {blank_sql(f'raw.{key}')})"
+    """A cell is filled unless it is blank by the one definition of blank (textnorm.is_blank).
+
+    A cell holding an ASCII letter or digit is filled without the cleaning's
+    regular expressions (cleaning removes invisible characters, whitespace and
+    leading apostrophes only, never a letter or digit): the same answer, about
+    3x faster over a national quarter's cells."""
+    cell = f"raw.{key}"
+    return f"({cell} IS NOT NULL AND (regexp_matches({cell}, '[0-9A-Za-z]') OR NOT {blank_sql(cell)}))"
 
 
 def completeness_sql() -> tuple[str, str]:
@@ -476,17 +482,18 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
     con.execute(
         f"""
         INSERT INTO core.staff_rows BY NAME
-        SELECT r.*,
-               EXISTS (
-                   SELECT 1 FROM core.photos p
-                   WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
-               ) AS has_photo,
-               {filled} AS filled_required,
-               {required} AS required_cells,
-               ({filled}) = ({required}) AS is_complete
-        FROM core.records r
-        JOIN standing w USING (submission_id, row_number)
-        WHERE r.quarter = $q
+        SELECT *, filled_required = required_cells AS is_complete FROM (
+            SELECT r.*,
+                   EXISTS (
+                       SELECT 1 FROM core.photos p
+                       WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
+                   ) AS has_photo,
+                   {filled} AS filled_required,
+                   {required} AS required_cells
+            FROM core.records r
+            JOIN standing w USING (submission_id, row_number)
+            WHERE r.quarter = $q
+        )
         """,
         {"q": quarter},
     )
