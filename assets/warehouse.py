@@ -19,7 +19,7 @@ from assets.inputs import deadlines, inbox, payment_confirmations, pipeline_conf
 from assets.partitions import ALL_LATER, LATER_SAME_YEAR, STAFF_READERS, quarterly_partitions
 from assets.resources import PmisResource
 from checks import warmup
-from checks.expectations import run_suite
+from checks.expectations import SuiteRunner
 from checks.quarter import QUARTER_CHECKS, evaluate_quarter_checks
 from pmis_pipeline import quarter as quarter_build
 from pmis_pipeline import outputs, warehouse
@@ -96,15 +96,14 @@ SPECS = [
 def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
     quarter = context.partition_key
     settings = pmis.settings()
-    warmup.start()  # Great Expectations' imports overlap the reading of the files
+    warmup.start()  # Great Expectations' imports overlap the reading of the files (SuiteRunner waits)
     read = quarter_build.read_quarter(settings, quarter, progress=context.log.debug)
     for warning in read.registered.warnings:
         context.log.warning(warning)
-    warmup.wait()
     started = time.perf_counter()
     with pmis.build_db() as con:
         with warehouse.transaction(con):
-            load = quarter_build.load_quarter(con, settings, read, gx=run_suite)
+            load = quarter_build.load_quarter(con, settings, read, gx=SuiteRunner(), progress=context.log.debug)
             checkpoint("quarter_loaded")
             results = evaluate_quarter_checks(con, quarter, settings)
             failed = [f"{c.asset}.{c.name}" for c, r in results if c.blocking and not r.passed]
@@ -147,14 +146,10 @@ def _metadata(read: quarter_build.QuarterRead, load: quarter_build.QuarterLoad, 
         "file_name", "reporting_unit", "ten_don_vi", "received_at", "n_records",
         pl.when(pl.col("readable")).then(pl.lit("")).otherwise(pl.col("error")).alias("error"),
     ).sort("received_at")
-    issues = load.issues
-    by_rule = (
-        issues.group_by("rule", "severity")
-        .agg(pl.len().alias("issues"), pl.col("ma_cb").n_unique().alias("persons"))
-        .pipe(meta.with_rule_labels)
-        .sort(["issues", "rule"], descending=[True, False])
-    )
-    n_errors = int((issues["severity"] == "error").sum())
+    counts = load.issues  # issues and persons per (rule, severity)
+    by_rule = counts.pipe(meta.with_rule_labels).sort(["issues", "rule"], descending=[True, False])
+    n_issues = int(counts["issues"].sum() or 0)
+    n_errors = int(counts.filter(pl.col("severity") == "error")["issues"].sum() or 0)
     ranking = load.compliance.with_columns(
         pl.col("loai").replace_strict(meta.GROUP_VI, default=pl.col("loai")).alias("group_vi"),
         pl.when(pl.col("submitted")).then(pl.col("days_late").cast(pl.Utf8)).otherwise(pl.lit("Chưa gửi")).alias("late"),
@@ -172,8 +167,8 @@ def _metadata(read: quarter_build.QuarterRead, load: quarter_build.QuarterLoad, 
             "Tệp mới": read.registered.new_files,
             "Tệp đang chép (chờ lần sau)": len(read.waiting),
             "Tệp bị từ chối": read.intake.n_rejected,
-            "Số hồ sơ đọc được": read.intake.records.height,
-            "Số ảnh": read.intake.photos.height,
+            "Số hồ sơ đọc được": read.intake.n_records,
+            "Số ảnh": read.intake.n_photos,
             "Thời gian (giây)": dg.MetadataValue.json(load.seconds),
             "Các tệp": meta.table(files, {
                 "file_name": "Tệp", "reporting_unit": "Mã đơn vị", "ten_don_vi": "Đơn vị báo cáo",
@@ -192,9 +187,9 @@ def _metadata(read: quarter_build.QuarterRead, load: quarter_build.QuarterLoad, 
             }),
         },
         "record_issues": {
-            "Số lỗi và cảnh báo": issues.height,
+            "Số lỗi và cảnh báo": n_issues,
             "Lỗi": n_errors,
-            "Cảnh báo": issues.height - n_errors,
+            "Cảnh báo": n_issues - n_errors,
             "Hồ sơ bị mất so với quý trước": load.lost.height,
             "Đề xuất sửa danh mục": load.proposals.height,
             "Theo loại lỗi": meta.table(by_rule, {

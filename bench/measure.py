@@ -29,6 +29,8 @@ class Measured:
     returncode: int
     output: str
     started_at: float  # time.time() just before the process was started
+    cpu_seconds: float = 0.0  # user + system CPU of the whole tree (each process's last sample)
+    cpu_main_seconds: float = 0.0  # of the command's own process
 
 
 def _tree_rss(root: int) -> tuple[int, int]:
@@ -59,7 +61,26 @@ def _tree_rss(root: int) -> tuple[int, int]:
     return rss(root), sum(rss(p) for p in tree)
 
 
+def _tree_cpu(root: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of ``root`` and each descendant, from /proc (Linux)."""
+    out: dict[int, float] = {}
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    frontier += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Measured:
@@ -71,18 +92,23 @@ def run_measured(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = 
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
     reader.start()
+    cpu: dict[int, float] = {}
+    samples = 0
     while proc.poll() is None:
         main, children = _tree_rss(proc.pid)
         peak["main"] = max(peak["main"], main)
         peak["children"] = max(peak["children"], children)
         peak["tree"] = max(peak["tree"], main + children)
+        if samples % 10 == 0:  # every ~0.5 s: a process's CPU is counted up to its last sample
+            cpu.update(_tree_cpu(proc.pid))
+        samples += 1
         time.sleep(0.05)
     seconds = time.perf_counter() - t0
     reader.join()
     mb = 1024 * 1024
     return Measured(
         seconds, peak["tree"] / mb, peak["main"] / mb, peak["children"] / mb, proc.returncode,
-        b"".join(out).decode("utf-8", "replace"), started_at,
+        b"".join(out).decode("utf-8", "replace"), started_at, sum(cpu.values()), cpu.get(proc.pid, 0.0),
     )
 
 

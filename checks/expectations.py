@@ -1,9 +1,12 @@
 """A Great Expectations (1.x) column suite built from the record schema.
 
 GX is called directly (the dagster-ge integration is pinned to GX < 1): an
-ephemeral context, a pandas data source, one whole-dataframe batch of the
-quarter's staff rows, result format COMPLETE with ``row_key`` as the
-unexpected-index column so that each failing value maps back to its row.
+ephemeral context, a pandas data source, one whole-dataframe batch per chunk
+of the quarter's staff rows (:class:`SuiteRunner`; the chunks' summaries add
+up, :func:`pmis_pipeline.quality.combine_summaries`), result format COMPLETE
+with ``row_key`` (the row's position in the quarter's staff rows ordered by
+submission and row) as the unexpected-index column so that each failing
+value maps back to its row.
 
 The suite is derived from :mod:`pmis_pipeline.schema` (no column is listed by
 hand) and mirrors the per-record rules of :mod:`pmis_pipeline.rules`:
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from checks import warmup
 from pmis_pipeline import schema
 from pmis_pipeline.reference import catalog_values, grades
 from pmis_pipeline.rules import FORMAT_PATTERNS, VALUE_RANGES
@@ -103,9 +107,10 @@ def _field_of(column: str) -> str:
     return column.removeprefix("raw_") if column.startswith("raw_") and column[4:] in schema.FIELD_BY_KEY else column
 
 
-def _gx_frame(staff: pl.DataFrame, suite: gx.ExpectationSuite) -> pd.DataFrame:
-    """The columns the suite reads, as pandas, with ``row_key`` = the row's position in ``staff``."""
-    exprs: list[pl.Expr] = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_KEY)]
+def _gx_frame(staff: pl.DataFrame, suite: gx.ExpectationSuite, offset: int = 0) -> pd.DataFrame:
+    """The columns the suite reads, as pandas, with ``row_key`` = the row's
+    position in ``staff`` plus ``offset``."""
+    exprs: list[pl.Expr] = [(pl.int_range(pl.len(), dtype=pl.Int64) + offset).alias(ROW_KEY)]
     seen: set[str] = set()
     for exp in suite.expectations:
         column = exp.column
@@ -147,23 +152,39 @@ def _context() -> AbstractDataContext:
     return context
 
 
-def run_suite(staff: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
-    """Validate one quarter's staff rows.
+class SuiteRunner:
+    """Validates chunks of a quarter's staff rows against the suite, one
+    context and suite for every chunk (``runner(chunk, offset)``, see
+    :func:`run_suite`). Each chunk is a batch of a data source of its own,
+    removed once validated: GX caches metrics by batch id on a data source's
+    execution engine, so a chunk never sees another's metrics and nothing of
+    a validated chunk is kept. The context is made at the first chunk, so a
+    runner can be handed over while Great Expectations is still being imported
+    in the background (:mod:`checks.warmup`)."""
 
-    Returns ``(failures, summary)``: one failure row per failing value
-    (``row_key`` = 0-based position of the row in ``staff``, ``field`` = the
-    schema key, ``expectation`` = the GX expectation type, ``value`` = the value
-    as text, None when missing) and one summary dict per expectation
-    (``expectation``, ``column`` (the schema key), ``success``,
-    ``unexpected_count``, ``element_count``).
-    """
-    context = _context()
-    suite = _suite()
-    asset = context.data_sources.add_pandas("pmis").add_dataframe_asset("staff_rows")
-    batch = asset.add_batch_definition_whole_dataframe("quarter").get_batch(
-        batch_parameters={"dataframe": _gx_frame(staff, suite)}
-    )
-    result = batch.validate(suite, result_format=RESULT_FORMAT)
+    def __init__(self) -> None:
+        self.context: AbstractDataContext | None = None
+        self.suite: gx.ExpectationSuite | None = None
+        self.chunks = 0
+
+    def __call__(self, staff: pl.DataFrame, offset: int = 0) -> tuple[pl.DataFrame, list[dict]]:
+        if self.context is None:
+            warmup.wait()
+            self.context, self.suite = _context(), _suite()
+        self.chunks += 1
+        name = f"pmis_{self.chunks}"
+        source = self.context.data_sources.add_pandas(name)
+        try:
+            batch = source.add_dataframe_asset("staff_rows").add_batch_definition_whole_dataframe("quarter").get_batch(
+                batch_parameters={"dataframe": _gx_frame(staff, self.suite, offset)}
+            )
+            result = batch.validate(self.suite, result_format=RESULT_FORMAT)
+        finally:
+            self.context.data_sources.delete(name)
+        return _outcome(result)
+
+
+def _outcome(result) -> tuple[pl.DataFrame, list[dict]]:
     failures: list[dict] = []
     summary: list[dict] = []
     for r in result.results:
@@ -185,3 +206,18 @@ def run_suite(staff: pl.DataFrame) -> tuple[pl.DataFrame, list[dict]]:
                 {ROW_KEY: int(item[ROW_KEY]), "field": field, "expectation": config.type, "value": _text(item.get(column))}
             )
     return pl.DataFrame(failures, schema=FAILURE_SCHEMA) if failures else pl.DataFrame(schema=FAILURE_SCHEMA), summary
+
+
+def run_suite(staff: pl.DataFrame, offset: int = 0) -> tuple[pl.DataFrame, list[dict]]:
+    """Validate staff rows (a quarter's, or a chunk of them).
+
+    Returns ``(failures, summary)``: one failure row per failing value
+    (``row_key`` = 0-based position of the row in ``staff`` plus ``offset``,
+    ``field`` = the schema key, ``expectation`` = the GX expectation type,
+    ``value`` = the value as text, None when missing) and one summary dict per
+    expectation (``expectation``, ``column`` (the schema key), ``success``,
+    ``unexpected_count``, ``element_count``). Chunks' summaries combine with
+    :func:`pmis_pipeline.quality.combine_summaries`; many chunks are better
+    validated by one :class:`SuiteRunner`.
+    """
+    return SuiteRunner()(staff, offset)

@@ -76,6 +76,13 @@ class IntakeConfig(_Section):
     isolate: bool
 
 
+class QuarterConfig(_Section):
+    """How the quarter step holds a quarter: a batch of records at a time (memory, not results)."""
+
+    batch_records: Annotated[int, Field(ge=1)]
+    duckdb_memory_mb: Annotated[int, Field(ge=128)]
+
+
 class RulesConfig(_Section):
     retirement_age_male: Annotated[int, Field(ge=40, le=80)]
     retirement_age_female: Annotated[int, Field(ge=40, le=80)]
@@ -150,6 +157,7 @@ class PipelineConfig(_Section):
     calendar: CalendarConfig
     inbox: InboxConfig
     intake: IntakeConfig
+    quarter: QuarterConfig
     rules: RulesConfig
     scoring: ScoringConfig
     payments: PaymentsConfig

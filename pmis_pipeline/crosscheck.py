@@ -34,35 +34,49 @@ _ISSUE_COLS = (
 
 
 def duplicate_issues(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFrame:
-    """Both duplicate rules for a quarter's resolved staff."""
+    """Both duplicate rules for a quarter's resolved staff.
+
+    Set-based with GROUP BY (the codes sent twice, the codes sent by two units
+    and their units), then joined back to the rows: a window of distinct
+    lists over every row of a national quarter takes more memory than the
+    machine has."""
     previous = Quarter.parse_key(quarter).previous().key
     return fetch_frame(
         con,
         f"""
-        WITH s AS (SELECT * FROM core.staff_rows WHERE quarter = $q AND ma_cb IS NOT NULL),
+        WITH s AS (
+            SELECT quarter, submission_id, row_number, ma_cb, reporting_unit, ma_don_vi, raw.ma_cb AS raw_ma_cb
+            FROM core.staff_rows WHERE quarter = $q AND ma_cb IS NOT NULL
+        ),
         prev AS (SELECT DISTINCT reporting_unit, ma_cb FROM core.staff_rows WHERE quarter = $p AND ma_cb IS NOT NULL),
         within AS (
-            SELECT s.*, count(*) OVER (PARTITION BY reporting_unit, ma_cb) AS n
-            FROM s
+            SELECT reporting_unit, ma_cb, count(*) AS n FROM s GROUP BY reporting_unit, ma_cb HAVING count(*) > 1
         ),
-        cur AS (
-            SELECT s.*, prev.ma_cb IS NOT NULL AS carried
-            FROM s LEFT JOIN prev USING (reporting_unit, ma_cb)
+        pairs AS (  -- each (staff code, reporting unit that sent it)
+            SELECT DISTINCT s.ma_cb, s.reporting_unit FROM s
+        ),
+        shared AS (SELECT ma_cb FROM pairs GROUP BY ma_cb HAVING count(*) > 1),
+        unit_flags AS (
+            SELECT p.ma_cb, p.reporting_unit, prev.ma_cb IS NOT NULL AS carried
+            FROM pairs p JOIN shared USING (ma_cb) LEFT JOIN prev USING (reporting_unit, ma_cb)
         ),
         across AS (
-            SELECT cur.*, count(DISTINCT reporting_unit) OVER w AS n_units,
-                   count(DISTINCT reporting_unit) FILTER (WHERE carried) OVER w AS n_carried,
-                   array_to_string(list_sort(list(DISTINCT reporting_unit) OVER w), ', ') AS units,
-                   array_to_string(list_sort(list(DISTINCT reporting_unit) FILTER (WHERE carried) OVER w), ', ') AS owners
-            FROM cur WINDOW w AS (PARTITION BY ma_cb)
+            SELECT ma_cb, count(*) AS n_units, count(*) FILTER (WHERE carried) AS n_carried,
+                   array_to_string(list_sort(list(reporting_unit)), ', ') AS units,
+                   array_to_string(list_sort(list(reporting_unit) FILTER (WHERE carried)), ', ') AS owners
+            FROM unit_flags GROUP BY ma_cb
+        ),
+        across_rows AS (
+            SELECT s.*, f.carried, a.n_units, a.n_carried, a.units, a.owners
+            FROM s JOIN across a USING (ma_cb) JOIN unit_flags f USING (ma_cb, reporting_unit)
         )
         SELECT {_ISSUE_COLS} FROM (
             SELECT quarter, submission_id, row_number, ma_cb, reporting_unit, ma_don_vi,
                    'ma_cb' AS field, 'duplicate_ma_cb' AS rule, 'error' AS severity,
                    'Mã cán bộ ' || ma_cb || ' xuất hiện ' || n || ' lần trong dữ liệu của đơn vị; mỗi người chỉ một dòng'
                        AS message,
-                   raw.ma_cb AS value
-            FROM within WHERE n > 1
+                   raw_ma_cb AS value
+            FROM s JOIN within USING (reporting_unit, ma_cb)
             UNION ALL
             SELECT quarter, submission_id, row_number, ma_cb, reporting_unit, ma_don_vi,
                    'ma_cb', 'duplicate_across_units',
@@ -78,8 +92,8 @@ def duplicate_issues(con: duckdb.DuckDBPyConnection, quarter: str) -> pl.DataFra
                            'Mã cán bộ ' || ma_cb || ' được ' || n_units || ' đơn vị báo cáo cùng gửi (' || units
                            || '); người này chỉ thuộc một đơn vị'
                    END,
-                   raw.ma_cb
-            FROM across WHERE n_units > 1
+                   raw_ma_cb
+            FROM across_rows
         )
         ORDER BY reporting_unit, ma_cb, row_number
         """,

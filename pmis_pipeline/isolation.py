@@ -183,11 +183,14 @@ def _worker_main(memory_mb: int, limits_json: str) -> int:
 
     limits = ReadLimits(**json.loads(limits_json))
     _send(proto_out, b"ready")
+    reporting: dict[str, str] = {}
     while True:
         message = _recv(proto_in)
         if message is None:
             return 0
-        task = ReadTask(**json.loads(message[0]))
+        if len(message) > 1 and message[1]:  # the catalog's reporting units, sent when they change
+            reporting = json.loads(message[1])
+        task = ReadTask(**json.loads(message[0]), reporting=reporting)
         _restart_stderr()
         fatal = False
         try:
@@ -241,14 +244,23 @@ class _Worker:
         )
         self.files = 0
         self.ready = False
+        self.reporting: Mapping[str, str] | None = None  # the reporting units this worker holds
 
     def fileno(self) -> int:
         assert self.proc.stdout is not None
         return self.proc.stdout.fileno()
 
     def send(self, task: ReadTask) -> None:
+        """The task's fields; its reporting units only when they differ from the
+        last ones this worker got (a national catalog's are ~150 KB of JSON, the
+        same for every file of a quarter)."""
         assert self.proc.stdin is not None
-        _send(self.proc.stdin, json.dumps(asdict(task), ensure_ascii=False).encode())
+        head = {f.name: getattr(task, f.name) for f in fields(task) if f.name != "reporting"}
+        reporting = b""
+        if task.reporting is not self.reporting:
+            reporting = json.dumps(task.reporting, ensure_ascii=False).encode()
+            self.reporting = task.reporting
+        _send(self.proc.stdin, json.dumps(head, ensure_ascii=False).encode(), reporting)
         self.files += 1
 
     def receive(self) -> list[bytes] | None:

@@ -247,12 +247,26 @@ _KIND_EXPRS = {
 }
 
 
+def clean_columns(frame: pl.DataFrame, keys: Iterable[str]) -> pl.DataFrame:
+    """:func:`clean_text_expr` on each of ``keys``, computed once per distinct
+    value of the column and mapped back (the cleaning is value by value, so
+    the result is the same; a batch repeats most values, and the cleaning's
+    digit mapping is costly per cell)."""
+    cleaned = []
+    for key in keys:
+        column = frame.get_column(key)
+        distinct = column.unique()
+        clean = distinct.to_frame().select(clean_text_expr(pl.col(key))).to_series()
+        cleaned.append(column.replace_strict(distinct, clean, return_dtype=pl.Utf8).alias(key))
+    return frame.with_columns(cleaned)
+
+
 def normalize_batch(batch: pl.DataFrame) -> pl.DataFrame:
     """Typed records from prepared files (:func:`prepare_file`), in one pass:
     one column per schema key (SQL types of the schema), ``<date>_year_only``
     flags, ``raw``, ``extras`` and ``_decoded_cells``. Other columns of the
     batch (submission ids, ...) are kept."""
-    batch = decode_pasted_cells(batch).with_columns(clean_text_expr(pl.col(k)).alias(k) for k in schema.KEYS)
+    batch = clean_columns(decode_pasted_cells(batch), schema.KEYS)
     # the kind expressions below read these cleaned columns
     exprs: list[pl.Expr] = []
     flags = [c for c in batch.columns if c.startswith("_number:")]

@@ -1,11 +1,14 @@
 """One quarter, from the archive to payments, as plain functions.
 
-:func:`read_quarter` archives the settled inbox files and reads every file
-version ever handed over (no database); :func:`load_quarter` then writes the
-whole quarter (submissions, resolved staff, issues, ranking, payments) inside
-the caller's transaction, so the quarter changes all at once or not at all.
-The Dagster asset ``quarter_warehouse`` calls both; so can a rebuild from the
-archive.
+:func:`read_quarter` archives the settled inbox files and prepares the
+reading of every file version ever handed over (no database);
+:func:`load_quarter` then reads them batch by batch into the warehouse and
+writes the whole quarter (submissions, resolved staff, issues, ranking,
+payments) inside the caller's transaction, so the quarter changes all at
+once or not at all. Memory grows with a batch (``[quarter] batch_records``),
+not with the quarter: records are normalised and appended a batch of files at
+a time, and checked a chunk of staff rows at a time. The Dagster asset
+``quarter_warehouse`` calls both; so can a rebuild from the archive.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pmis_pipeline.archive import Archive, RegisterSummary, read_receipts
 from pmis_pipeline.catalog import read_units
 from pmis_pipeline.compliance import unit_compliance
 from pmis_pipeline.inputs import RECEIPTS_FILE, quarter_deadline, quarter_folders, settled_inbox, short_hash
-from pmis_pipeline.intake import QuarterIntake, ingest_quarter
+from pmis_pipeline.intake import DEFAULT_BATCH_RECORDS, QuarterStream
 from pmis_pipeline.isolation import IntakeLimits
 from pmis_pipeline.payments import paid_records, payment_lines
 from pmis_pipeline.plausibility import held_units, read_confirmations
@@ -47,16 +50,17 @@ class QuarterRead:
     quarter: str
     units: pl.DataFrame
     registered: RegisterSummary
-    intake: QuarterIntake
+    intake: QuarterStream  # read by load_quarter; then its submissions and counts are known
     waiting: list[str]  # files not yet settled (still being copied)
     seconds: float
+    batch_records: int = DEFAULT_BATCH_RECORDS
 
 
 @dataclass
 class QuarterLoad:
     quarter: str
     resolution: dict[str, int]
-    issues: pl.DataFrame
+    issues: pl.DataFrame  # issues and persons per (rule, severity): quality.issue_counts
     gx_summary: list[dict]
     lost: pl.DataFrame
     proposals: pl.DataFrame
@@ -69,9 +73,10 @@ class QuarterLoad:
 
 
 def read_quarter(settings: Settings, quarter: str, progress: Progress | None = None) -> QuarterRead:
-    """Archive the quarter's settled inbox files, then read every version ever
-    received for it from the archive (a version already read comes from the
-    read cache, :mod:`pmis_pipeline.readcache`)."""
+    """Archive the quarter's settled inbox files, and prepare the reading of
+    every version ever received for it from the archive (a version already
+    read comes from the read cache, :mod:`pmis_pipeline.readcache`): the files
+    are read when :func:`load_quarter` iterates ``intake``."""
     started = time.perf_counter()
     units = read_units(settings.paths.units_csv)
     archive = Archive(settings.paths.archive, settings.tz)
@@ -86,15 +91,27 @@ def read_quarter(settings: Settings, quarter: str, progress: Progress | None = N
     registered = archive.register(quarter, settled, receipts, notes)
     limits = IntakeLimits.from_config(settings.section("intake"))
     cache = read_cache(settings.paths.warehouse, limits)
-    intake = ingest_quarter(archive, quarter, units, progress=progress, limits=limits, cache=cache)
-    return QuarterRead(quarter, units, registered, intake, [f.name for f in waiting], time.perf_counter() - started)
+    batch = settings.model.quarter.batch_records
+    intake = QuarterStream(archive, quarter, units, progress=progress, limits=limits, cache=cache, batch_records=batch)
+    return QuarterRead(quarter, units, registered, intake, [f.name for f in waiting], time.perf_counter() - started, batch)
 
 
-def load_quarter(con: duckdb.DuckDBPyConnection, settings: Settings, read: QuarterRead, gx: Callable) -> QuarterLoad:
-    """Write the quarter's tables (inside the caller's transaction).
+#: Tables of a quarter's intake, appended batch by batch.
+INTAKE_TABLES = ("submission_files", "records", "photos", "declared_units")
 
-    ``gx(frame) -> (row failures, summary)`` runs the Great Expectations suite
-    (it lives with the checks)."""
+
+def load_quarter(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    read: QuarterRead,
+    gx: quality.ChunkSuite,
+    progress: Progress | None = None,
+) -> QuarterLoad:
+    """Read the quarter's files into the warehouse and write its tables
+    (inside the caller's transaction), a batch at a time.
+
+    ``gx(chunk, offset) -> (row failures, summary)`` runs the Great
+    Expectations suite on a chunk of staff rows (it lives with the checks)."""
     quarter = read.quarter
     timings: dict[str, float] = {}
 
@@ -102,45 +119,34 @@ def load_quarter(con: duckdb.DuckDBPyConnection, settings: Settings, read: Quart
         timings[name] = round(time.perf_counter() - started, 3)
 
     t = time.perf_counter()
+    # the quarter's memory is a batch, DuckDB's is bounded (it spills beyond): a validated integer, not data
+    con.execute(f"SET memory_limit = '{int(settings.model.quarter.duckdb_memory_mb)}MB'")
     warehouse.replace_units(con, read.units)
-    warehouse.replace_quarter(
-        con,
-        quarter,
-        {
-            "submission_files": read.intake.submissions,
-            "records": read.intake.records,
-            "photos": read.intake.photos,
-            "declared_units": read.intake.declared_units,
-        },
-    )
-    resolution = warehouse.resolve_quarter(con, quarter)
-    timed("load_and_resolve", t)
+    warehouse.clear_quarter(con, quarter, INTAKE_TABLES)
+    for batch in read.intake:  # whole files, about batch_records records each
+        warehouse.append_rows(con, "records", batch.records)
+        warehouse.append_rows(con, "photos", batch.photos)
+        warehouse.append_rows(con, "declared_units", batch.declared_units)
+    warehouse.append_rows(con, "submission_files", read.intake.submissions)
+    timed("read_and_load", t)
 
     t = time.perf_counter()
-    frame = quality.quarter_staff(con, quarter)
-    gx_failures, gx_summary = gx(frame)
-    issues = quality.combine_issues(
-        [
-            rules.record_issues(frame, quarter, read.units, settings.section("rules")),
-            quality.sql_issues(con, quarter),
-            quality.gx_failures_to_issues(gx_failures, frame),
-        ]
+    resolution = warehouse.resolve_quarter(con, quarter)
+    timed("resolve", t)
+
+    t = time.perf_counter()
+    checked = quality.check_quarter(
+        con, quarter, read.units, settings.section("rules"), gx, read.batch_records, progress=progress
     )
+    gx_summary = checked.gx_summary
     lost = crosscheck.lost_records(con, quarter)
-    standards = frame.select(
-        "quarter", "submission_id", "row_number",
-        rules.qualification_standard(frame, read.units).alias("qualification_standard"),
-    )
     gx_table = pl.DataFrame(gx_summary).with_columns(pl.lit(quarter).alias("quarter")) if gx_summary else pl.DataFrame()
-    warehouse.replace_quarter(
-        con,
-        quarter,
-        {"record_issues": issues, "lost_records": lost, "expectation_results": gx_table},
-        updates={"staff_rows": standards},
-    )
+    warehouse.replace_quarter(con, quarter, {"lost_records": lost, "expectation_results": gx_table})
     proposals = crosscheck.catalog_proposals(con, quarter)
     warehouse.replace_quarter(con, quarter, {"catalog_proposals": proposals})
+    issues = quality.issue_counts(con, quarter)
     timed("quality", t)
+    timings.update({f"quality_{k}": v for k, v in checked.seconds.items()})
 
     t = time.perf_counter()
     deadline = quarter_deadline(settings, quarter)

@@ -115,6 +115,15 @@ class ReadCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.outcome"
 
+    def probe(self, key: str) -> bool:
+        """Whether an entry is kept under ``key`` (its outcome is loaded later,
+        by :meth:`get`, which counts the hit, or the miss of a damaged entry);
+        an absent entry counts as a miss now."""
+        if self._path(key).is_file():
+            return True
+        self.misses += 1
+        return False
+
     def get(self, key: str, submission_id: str) -> Any | None:
         """The outcome kept under ``key`` with ``submission_id`` put in, or None."""
         from pmis_pipeline.intake import FileOutcome

@@ -108,8 +108,9 @@ class Settings:
     def fingerprint(self) -> str:
         """A short hash of the effective configuration that shapes results
         (defaults merged with overrides; not the quarters offered, how long
-        the inbox waits for files to settle, nor how many backups are kept)."""
-        shaping = self.model.model_dump(mode="json", exclude={"partitions", "inbox", "backup"})
+        the inbox waits for files to settle, how many records the quarter step
+        holds at a time, nor how many backups are kept)."""
+        shaping = self.model.model_dump(mode="json", exclude={"partitions", "inbox", "quarter", "backup"})
         text = json.dumps(shaping, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

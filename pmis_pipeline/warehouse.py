@@ -289,8 +289,14 @@ VIEWS += stats.views_ddl()  # reference tables, person history, statistics
 
 
 def _filled_sql(key: str) -> str:
-    """A cell is filled unless it is blank by the one definition of blank (textnorm.is_blank)."""
-    return f"(NOT {blank_sql(f'raw.{key}')})"
+    """A cell is filled unless it is blank by the one definition of blank (textnorm.is_blank).
+
+    A cell holding an ASCII letter or digit is filled without the cleaning's
+    regular expressions (cleaning removes invisible characters, whitespace and
+    leading apostrophes only, never a letter or digit): the same answer, about
+    3x faster over a national quarter's cells."""
+    cell = f"raw.{key}"
+    return f"({cell} IS NOT NULL AND (regexp_matches({cell}, '[0-9A-Za-z]') OR NOT {blank_sql(cell)}))"
 
 
 def completeness_sql() -> tuple[str, str]:
@@ -409,21 +415,37 @@ def replace_quarter(
     ``updates`` maps a table to a frame keyed by (quarter, submission_id,
     row_number) whose other columns are written into the matching rows."""
     for table, frame in (updates or {}).items():
-        name = f"upd_{table}"
-        con.register(name, frame.to_arrow())
+        pmis_updates_in = frame.to_arrow()  # read by DuckDB's replacement scan (see append_rows)
         sets = ", ".join(f"{c} = u.{c}" for c in frame.columns if c not in ("quarter", "submission_id", "row_number"))
         con.execute(
-            f"UPDATE core.{table} t SET {sets} FROM {name} u "
+            f"UPDATE core.{table} t SET {sets} FROM pmis_updates_in u "
             "WHERE t.quarter = u.quarter AND t.submission_id = u.submission_id AND t.row_number = u.row_number"
         )
-        con.unregister(name)
+        del pmis_updates_in
+    clear_quarter(con, quarter, list(tables))
     for table, frame in tables.items():
+        append_rows(con, table, frame)
+
+
+def clear_quarter(con: duckdb.DuckDBPyConnection, quarter: str, tables: Sequence[str]) -> None:
+    """Delete ``quarter``'s rows of each ``core`` table (inside the caller's transaction)."""
+    for table in tables:
         con.execute(f"DELETE FROM core.{table} WHERE quarter = ?", [quarter])
-        if frame.height:
-            name = f"in_{table}"
-            con.register(name, frame.to_arrow())
-            con.execute(f"INSERT INTO core.{table} BY NAME SELECT * FROM {name}")
-            con.unregister(name)
+
+
+def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, schema: str = "core") -> None:
+    """Append a frame's rows to a table (``core`` by default), columns by name
+    (inside the caller's transaction): how a quarter's records go in batch by
+    batch.
+
+    The frame is read through DuckDB's replacement scan of a local variable,
+    never ``register``: a view registered (and unregistered) inside a
+    transaction keeps its Arrow data alive until the transaction ends, so a
+    quarter appended batch by batch would hold every batch until it commits."""
+    if frame.height:
+        pmis_rows_in = frame.to_arrow()
+        con.execute(f"INSERT INTO {schema}.{table} BY NAME SELECT * FROM pmis_rows_in")
+        del pmis_rows_in
 
 
 def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, int]:
@@ -462,17 +484,18 @@ def resolve_quarter(con: duckdb.DuckDBPyConnection, quarter: str) -> dict[str, i
     con.execute(
         f"""
         INSERT INTO core.staff_rows BY NAME
-        SELECT r.*,
-               EXISTS (
-                   SELECT 1 FROM core.photos p
-                   WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
-               ) AS has_photo,
-               {filled} AS filled_required,
-               {required} AS required_cells,
-               ({filled}) = ({required}) AS is_complete
-        FROM core.records r
-        JOIN standing w USING (submission_id, row_number)
-        WHERE r.quarter = $q
+        SELECT *, filled_required = required_cells AS is_complete FROM (
+            SELECT r.*,
+                   EXISTS (
+                       SELECT 1 FROM core.photos p
+                       WHERE p.ma_cb = r.ma_cb AND p.is_valid AND p.quarter <= $q
+                   ) AS has_photo,
+                   {filled} AS filled_required,
+                   {required} AS required_cells
+            FROM core.records r
+            JOIN standing w USING (submission_id, row_number)
+            WHERE r.quarter = $q
+        )
         """,
         {"q": quarter},
     )
