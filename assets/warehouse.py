@@ -91,7 +91,7 @@ SPECS = [
     can_subset=False,
     pool=WRITER_POOL,
     name="quarter_warehouse",
-    description="Builds one quarter in the warehouse in one transaction and checks it.",
+    description="Xây dựng một quý trong kho dữ liệu trong một giao dịch (đọc tệp, kiểm tra, xếp hạng, thanh toán) rồi chạy các kiểm tra của quý.",
 )
 def quarter_warehouse(context: dg.AssetExecutionContext, pmis: PmisResource):
     quarter = context.partition_key

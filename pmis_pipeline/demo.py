@@ -1849,7 +1849,12 @@ class DemoProvince:
         else:
             note = "records on a sheet named Sheet1, no HoSo"
         name = unique(self._file_name(u, q, 0, 1, schools, rng) + rng.choice(("_loi", "_cu", "_moi", "_2")) + "." + style.fmt)
-        plan = FilePlan(q, name, "" if reason == "unreadable" else declared, declared, schools, t, style,
+        if reason == "unreadable":
+            # a file nothing can be read of reaches the unit whose code (and no other) its name carries
+            upper = name.upper()
+            named = [r.code for r in self.reporting_units if r.code in upper]
+            declared = u.code if named == [u.code] else ""
+        plan = FilePlan(q, name, declared, declared, schools, t, style,
                         kind="reject", reject_reason=reason, declared_quarter=declared_q, note=note)
         return plan
 

@@ -160,6 +160,20 @@ def _codes_in(name_key: str, reporting: dict[str, str]) -> list[str]:
     return sorted(found, key=index.order.__getitem__)
 
 
+def _refused_file_unit(receipt: Receipt, row: dict, reporting: dict[str, str]) -> str | None:
+    """The reporting unit a refused file reaches (its feedback names the file
+    and why): the unit the clerk wrote in ``receipts.csv``; else, for a file
+    that could not say who sent it (nothing read of its ThongTin), the one
+    reporting unit whose code its name carries."""
+    if receipt.reporting_unit in reporting:
+        return receipt.reporting_unit
+    if row.get("declared_quarter") is None and row.get("reporting_unit_name") is None:
+        named = _codes_in(header_key(Path(receipt.file_name).stem), reporting)
+        if len(named) == 1:
+            return named[0]
+    return None
+
+
 def _declared_units(raw: RawWorkbook, quarter: str, sid: str, unit: str, encoding: legacy.Encoding) -> pl.DataFrame | None:
     if raw.units is None or raw.units.height == 0:
         return None
@@ -561,8 +575,8 @@ class QuarterStream:
             for i, (receipt, result) in enumerate(files, start=1):
                 row = result.row
                 row["handover_unit"] = receipt.reporting_unit
-                if row.get("reporting_unit") is None and receipt.reporting_unit in reporting:
-                    row["reporting_unit"] = receipt.reporting_unit  # a rejected file reaches the unit that handed it over
+                if row.get("reporting_unit") is None:
+                    row["reporting_unit"] = _refused_file_unit(receipt, row, reporting)
                 row["duplicate_of"] = first_by_sha.get(receipt.sha256)
                 first_by_sha.setdefault(receipt.sha256, row["submission_id"])
                 sub_rows.append(row)

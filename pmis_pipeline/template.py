@@ -152,7 +152,8 @@ def _lists(units: pl.DataFrame | None, unit_code: str | None) -> dict[str, list[
     levels = list(LEVELS)
     if units is not None:
         levels += sorted(set(units["cap_hoc"].drop_nulls().to_list()) - set(levels))
-        lists["reporting_unit"] = reporting_units(units).sort("ma_don_vi")["ma_don_vi"].to_list()
+        # a unit's own template offers its own code (a national catalog has thousands: not in every template)
+        lists["reporting_unit"] = [unit_code] if unit_code else reporting_units(units).sort("ma_don_vi")["ma_don_vi"].to_list()
     lists["cap_hoc"] = levels
     if unit_code and units is not None:
         lists["ma_don_vi"] = _unit_schools(units, unit_code)["ma_don_vi"].to_list()
