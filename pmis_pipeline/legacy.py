@@ -41,7 +41,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
@@ -365,38 +365,53 @@ _CLOSED_NUCLEI = frozenset("ă â oă uâ uô ươ uyê yê".split())
 _FREE_NUCLEI = frozenset("a e ê i o ô ơ u ư y oa oe uê uy uơ iê".split())
 
 
-@lru_cache(maxsize=1 << 16)
-def _is_valid_syllable(token: str) -> bool:
-    """Whether ``token`` spells one Vietnamese syllable (initial, vowels, final, one tone)."""
+def _spelling(token: str) -> tuple[str, str, int] | None:
+    """``token`` as its base letters, its one tone mark and that mark's
+    position (``""`` and -1 without one); None when it holds a character
+    that is no Vietnamese letter, or two tone marks."""
     bases: list[str] = []
-    tone = ""
-    for ch in _nfc(token.lower()):
+    tone, tone_at = "", -1
+    for i, ch in enumerate(_nfc(token.lower())):
         info = _LETTER_INFO.get(ch)
         if info is None:
-            return False
+            return None
         base, mark = info
         if mark:
-            if tone:
-                return False
-            tone = mark
+            if tone_at >= 0:
+                return None
+            tone, tone_at = mark, i
         bases.append(base)
-    word = "".join(bases)
+    return "".join(bases), tone, tone_at
+
+
+def _splits(word: str) -> Iterator[tuple[str, str, str]]:
+    """Every way ``word`` (base letters) reads as initial + nucleus + final
+    with a known initial and final and a non-empty nucleus."""
     for initial in _INITIALS:
         if not word.startswith(initial):
             continue
         rest = word[len(initial) :]
         for final in _FINALS:
-            if not rest.endswith(final) or len(rest) == len(final):
+            if rest.endswith(final) and len(rest) > len(final):
+                yield initial, rest[: len(rest) - len(final)], final
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_valid_syllable(token: str) -> bool:
+    """Whether ``token`` spells one Vietnamese syllable (initial, vowels, final, one tone)."""
+    spelt = _spelling(token)
+    if spelt is None:
+        return False
+    word, tone, _ = spelt
+    for _, nucleus, final in _splits(word):
+        if final:
+            if nucleus not in _CLOSED_NUCLEI and nucleus not in _FREE_NUCLEI:
                 continue
-            nucleus = rest[: len(rest) - len(final)]
-            if final:
-                if nucleus not in _CLOSED_NUCLEI and nucleus not in _FREE_NUCLEI:
-                    continue
-                if final in _STOP_FINALS and tone not in ("", _ACUTE, _DOT):
-                    continue
-            elif nucleus not in _OPEN_NUCLEI and nucleus not in _FREE_NUCLEI:
+            if final in _STOP_FINALS and tone not in ("", _ACUTE, _DOT):
                 continue
-            return True
+        elif nucleus not in _OPEN_NUCLEI and nucleus not in _FREE_NUCLEI:
+            continue
+        return True
     return False
 
 
@@ -587,31 +602,15 @@ def _tone_well_placed(token: str) -> bool:
     """Whether ``token`` is a Vietnamese syllable with its tone mark on a vowel
     that carries tones in either the old or the new placement (``lẹo``, not
     ``leọ``)."""
-    bases: list[str] = []
-    tone_at = -1
-    for i, ch in enumerate(_nfc(token.lower())):
-        info = _LETTER_INFO.get(ch)
-        if info is None:
-            return False
-        base, mark = info
-        if mark:
-            if tone_at >= 0:
-                return False
-            tone_at = i
-        bases.append(base)
-    word = "".join(bases)
-    for initial in _INITIALS:
-        if not word.startswith(initial):
+    spelt = _spelling(token)
+    if spelt is None:
+        return False
+    word, _, tone_at = spelt
+    for initial, nucleus, final in _splits(word):
+        if nucleus not in _OPEN_NUCLEI | _CLOSED_NUCLEI | _FREE_NUCLEI:
             continue
-        rest = word[len(initial) :]
-        for final in _FINALS:
-            if not rest.endswith(final) or len(rest) == len(final):
-                continue
-            nucleus = rest[: len(rest) - len(final)]
-            if nucleus not in _OPEN_NUCLEI | _CLOSED_NUCLEI | _FREE_NUCLEI:
-                continue
-            if tone_at < 0 or tone_at - len(initial) in _tone_positions(nucleus, bool(final)):
-                return True
+        if tone_at < 0 or tone_at - len(initial) in _tone_positions(nucleus, bool(final)):
+            return True
     return False
 
 
