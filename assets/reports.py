@@ -121,7 +121,7 @@ def srem_export(context: dg.AssetExecutionContext, pmis: PmisResource):
         metadata={
             "Thư mục": dg.MetadataValue.path(str(target)),
             "Số tệp": len(files),
-            "Số hồ sơ": next((f["rows"] for f in files if f.get("kind") == "submission"), 0),
+            "Số hồ sơ": sum(f["rows"] for f in files if f.get("kind") == "submission"),
         }
     )
     yield dg.AssetCheckResult(

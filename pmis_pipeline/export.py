@@ -4,7 +4,9 @@ Letter 346/2009 asks the Department to "tổng hợp cơ sở dữ liệu của 
 ... và gửi về dự án SREM". For a quarter, :func:`export_quarter` writes a
 folder (by default ``<data>/warehouse/export/<quarter>/``) holding:
 
-* ``pmis-SO-<quarter>.xlsx``: the province's records (every ``staff`` row of
+* ``pmis-SO-<quarter>.xlsx`` (beyond :data:`MAX_RECORDS_PER_WORKBOOK` records,
+  ``pmis-SO-<quarter>-phan-1.xlsx``, ``-phan-2.xlsx``, ..., cut between
+  reporting units: a worksheet holds 1,048,576 rows): the province's records (every ``staff`` row of
   the quarter, i.e. the accepted records after re-submissions are resolved)
   in the contract's submission format: ``ThongTin`` (reporting unit
   :data:`DEPARTMENT_CODE` = ``SO``, the Department, the code its payment
@@ -59,6 +61,9 @@ DATE_FORMAT = "dd/mm/yyyy"
 #: counts a 29 February 1900 that never was.
 EXCEL_FIRST_SAFE_DATE = date(1900, 3, 1)
 TIMEZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Records per workbook: a worksheet holds 1,048,576 rows (xlsxwriter silently drops the rest), so a
+#: quarter beyond this is exported in parts.
+MAX_RECORDS_PER_WORKBOOK = 1_000_000
 
 Progress = Callable[[str], None]
 
@@ -72,8 +77,9 @@ def export_folder(warehouse_dir: Path, quarter: str) -> Path:
     return Path(warehouse_dir) / "export" / Quarter.parse_key(quarter).key
 
 
-def workbook_name(quarter: str) -> str:
-    return f"pmis-{DEPARTMENT_CODE}-{quarter}.xlsx"
+def workbook_name(quarter: str, part: int | None = None) -> str:
+    """``pmis-SO-<quarter>.xlsx``, or ``pmis-SO-<quarter>-phan-<part>.xlsx`` for a part of a large quarter."""
+    return f"pmis-{DEPARTMENT_CODE}-{quarter}{f'-phan-{part}' if part else ''}.xlsx"
 
 
 def sha256_of(path: Path) -> str:
@@ -160,24 +166,13 @@ def _staff_sql() -> str:
     """
 
 
-def write_submission_workbook(
-    con: duckdb.DuckDBPyConnection,
-    quarter: str,
-    path: Path,
-    *,
-    prepared_by: str | None = None,
-    exported_on: date | None = None,
-) -> int:
-    """The quarter's ``staff`` rows as a submission of reporting unit ``SO``; returns the record count."""
+def _open_workbook(path: Path, quarter: str, prepared_by: str | None, exported_on: date | None) -> tuple[xlsxwriter.Workbook, _Sheet]:
+    """A submission workbook with its ThongTin sheet and HoSo's header row; returns it and HoSo."""
     path.parent.mkdir(parents=True, exist_ok=True)
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     date_format = book.add_format({"num_format": DATE_FORMAT})
     quote_format = book.add_format({"quote_prefix": True})
-
-    def sheet(name: str) -> _Sheet:
-        return _Sheet(book, name, date_format, quote_format)
-
-    info = sheet(schema.SHEET_INFO)
+    info = _Sheet(book, schema.SHEET_INFO, date_format, quote_format)
     values = {
         "reporting_unit": DEPARTMENT_CODE,
         "reporting_unit_name": DEPARTMENT_NAME,
@@ -188,16 +183,69 @@ def write_submission_workbook(
     }
     for label in schema.INFO_LABELS:
         info.append([label.label, values.get(label.key)])
-
-    records = sheet(schema.SHEET_RECORDS)
+    records = _Sheet(book, schema.SHEET_RECORDS, date_format, quote_format)
     records.append([f.header for f in schema.FIELDS] + [REPORTING_UNIT_HEADER])
+    return book, records
+
+
+def _close_workbook(con: duckdb.DuckDBPyConnection, book: xlsxwriter.Workbook, records: _Sheet) -> None:
+    """Write the DonVi sheet (the unit catalog) and close the workbook."""
+    units = _Sheet(book, schema.SHEET_UNITS, records.date_format, records.quote_format)
+    units.append([f.header for f in schema.UNIT_FIELDS])
+    for code, name, level in con.execute("SELECT ma_don_vi, ten_don_vi, cap_hoc FROM units ORDER BY ma_don_vi").fetchall():
+        units.append([code, name, level, None])
+    book.close()
+
+
+def write_submission_workbooks(
+    con: duckdb.DuckDBPyConnection,
+    quarter: str,
+    folder: Path,
+    *,
+    prepared_by: str | None = None,
+    exported_on: date | None = None,
+    max_records: int = MAX_RECORDS_PER_WORKBOOK,
+) -> list[tuple[Path, int]]:
+    """The quarter's ``staff`` rows as submissions of reporting unit ``SO``:
+    one workbook (:func:`workbook_name`), or, beyond ``max_records`` (a
+    worksheet holds 1,048,576 rows), parts of at most that many records,
+    each a complete submission, cut between reporting units (a unit larger
+    than a part is cut where the part is full). Returns (path, records) per
+    workbook."""
+    counts = dict(con.execute("SELECT reporting_unit, count(*) FROM staff WHERE quarter = ? GROUP BY 1", [quarter]).fetchall())
+    parts = sum(counts.values()) > max_records
+    written: list[tuple[Path, int]] = []
+    book: xlsxwriter.Workbook | None = None
+    records: _Sheet | None = None
+    n = 0
+    unit = object()
+
+    def start() -> None:
+        nonlocal book, records, n
+        path = folder / workbook_name(quarter, len(written) + 1 if parts else None)
+        book, records = _open_workbook(path, quarter, prepared_by, exported_on)
+        written.append((path, 0))
+        n = 0
+
+    def finish() -> None:
+        _close_workbook(con, book, records)
+        written[-1] = (written[-1][0], n)
+
+    start()
     cur = con.execute(_staff_sql(), [quarter])
     names = [d[0] for d in cur.description]
     pos = {name: i for i, name in enumerate(names)}
-    raw_pos = pos["raw"]
-    n = 0
+    raw_pos, unit_pos = pos["raw"], pos["reporting_unit"]
     while batch := cur.fetchmany(5000):
         for row in batch:
+            if row[unit_pos] != unit:
+                unit = row[unit_pos]
+                if n and n + counts[unit] > max_records:
+                    finish()
+                    start()
+            if n >= max_records:
+                finish()
+                start()
             n += 1
             raw = row[raw_pos] or {}
             line: list[Any] = []
@@ -207,15 +255,10 @@ def write_submission_workbook(
                     continue
                 year_only = bool(row[pos[f"{f.key}_year_only"]]) if f.kind == "date" else False
                 line.append(_cell(f.kind, row[pos[f.key]], raw.get(f.key), year_only))
-            line.append(row[pos["reporting_unit"]])
+            line.append(row[unit_pos])
             records.append(line)
-
-    units = sheet(schema.SHEET_UNITS)
-    units.append([f.header for f in schema.UNIT_FIELDS])
-    for code, name, level in con.execute("SELECT ma_don_vi, ten_don_vi, cap_hoc FROM units ORDER BY ma_don_vi").fetchall():
-        units.append([code, name, level, None])
-    book.close()
-    return n
+    finish()
+    return written
 
 
 # --------------------------------------------------------------------------
@@ -243,6 +286,7 @@ def export_quarter(
     prepared_by: str | None = None,
     exported_on: date | None = None,
     progress: Progress | None = None,
+    max_records: int = MAX_RECORDS_PER_WORKBOOK,
 ) -> dict:
     """Write the quarter's export folder (workbook, Parquet files, manifest); returns the manifest.
 
@@ -261,10 +305,11 @@ def export_quarter(
     work = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
     try:
         files = []
-        book = work / workbook_name(quarter)
-        n = write_submission_workbook(con, quarter, book, prepared_by=prepared_by, exported_on=exported_on)
-        files.append({"name": book.name, "kind": "submission", "rows": n})
-        say(f"{book.name}: {n} records")
+        for book, n in write_submission_workbooks(
+            con, quarter, work, prepared_by=prepared_by, exported_on=exported_on, max_records=max_records
+        ):
+            files.append({"name": book.name, "kind": "submission", "rows": n})
+            say(f"{book.name}: {n} records")
         for view in CONTRACT_VIEWS:
             path = work / f"{view}.parquet"
             rows = write_view_parquet(con, view, quarter, path)

@@ -422,6 +422,27 @@ def test_the_manifest_lists_every_file_with_rows_and_sha256(con, export):
     assert verify_export(folder) == []
 
 
+def test_a_quarter_beyond_a_workbook_is_exported_in_parts_cut_between_units(con, tmp_path):
+    """A worksheet holds 1,048,576 rows: a larger quarter comes in parts (here, parts of 400 records)."""
+    per_unit = dict(con.execute("SELECT reporting_unit, count(*) FROM staff WHERE quarter = '2009-Q2' GROUP BY 1").fetchall())
+    assert max(per_unit.values()) <= 400 < sum(per_unit.values())
+    folder = tmp_path / "2009-Q2"
+    manifest = export_quarter(con, "2009-Q2", folder, max_records=400)
+    books = [e for e in manifest["files"] if e["kind"] == "submission"]
+    assert [b["name"] for b in books] == [workbook_name("2009-Q2", i) for i in range(1, len(books) + 1)]
+    assert len(books) >= 2 and sum(b["rows"] for b in books) == sum(per_unit.values())
+    seen: list[str] = []
+    for entry in books:
+        raw = read_submission(folder / entry["name"])
+        assert raw.info["reporting_unit"] == "SO" and raw.info["quarter"] == "2009-Q2"
+        units = raw.records[f"extra:{REPORTING_UNIT_HEADER}"].to_list()
+        assert 0 < len(units) == entry["rows"] <= 400
+        assert Counter(units) == {u: per_unit[u] for u in set(units)}, "a reporting unit was cut between parts"
+        seen += list(dict.fromkeys(units))
+    assert sorted(seen) == sorted(per_unit)
+    assert verify_export(folder) == []
+
+
 def test_verify_export_reports_a_damaged_missing_or_stray_file(export, tmp_path):
     import shutil
 
