@@ -171,24 +171,35 @@ def quarter_page(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
 )
 def unit_templates(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.MaterializeResult:
     from pmis_pipeline.catalog import read_units, reporting_units
-    from pmis_pipeline.template import write_template
+    from pmis_pipeline.template import template_key, write_template
 
     settings = pmis.settings()
     units = read_units(settings.paths.units_csv)
     codes = reporting_units(units).sort("ma_don_vi")["ma_don_vi"].to_list()
     target = settings.paths.warehouse / "templates"
+    catalog_key = outputs.inputs_key(units)
+    written = 0
 
     def build(folder):
+        nonlocal written
         folder.mkdir(parents=True)
-        write_template(folder / "mau-pmis.xlsx", units=units)
-        for code in codes:
-            write_template(folder / f"mau-pmis-{code}.xlsx", units=units, unit_code=code)
+        reuse = outputs.Reuse(target.parent, folder.parent, target.name)  # a template whose inputs did not change is kept
+        for code in (None, *codes):
+            name = f"mau-pmis-{code}.xlsx" if code else "mau-pmis.xlsx"
+            key = template_key(catalog_key, code)
+            if reuse.keep(name, key):
+                continue
+            write_template(folder / name, units=units, unit_code=code)
+            reuse.wrote(name, key)
+            written += 1
+        reuse.save()
 
     outputs.replace_folder(target, build)
     return dg.MaterializeResult(
         metadata={
             "Thư mục": dg.MetadataValue.path(str(target)),
             "Số mẫu": len(codes) + 1,
+            "Mẫu lập lại": written,
         }
     )
 

@@ -22,7 +22,9 @@ headers, requirements and kinds from :mod:`pmis_pipeline.schema`.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -139,6 +141,23 @@ GUIDE_STEPS = (
     "Gửi tệp về Sở (Phòng Tổ chức cán bộ) đúng hạn; gửi kèm ảnh thì nén tệp này cùng thư mục anh/ "
     "(ảnh đặt tên theo mã cán bộ, ví dụ anh/BT000123.jpg) thành một tệp .zip.",
 )
+
+
+def template_key(catalog_key: str, unit_code: str | None) -> str:
+    """What a template is written from: the catalog (``catalog_key``), the unit,
+    and this module's and the reference lists' code, so a new writer or a new
+    reference list writes every template again."""
+    digest = hashlib.sha256(f"{catalog_key}\0{unit_code or ''}\0{_writer_digest()}".encode())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _writer_digest() -> str:
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for source in sorted([Path(__file__).resolve(), here / "reference.py", *(here / "reference").glob("*.csv")]):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
 
 
 class TemplateError(ValueError):

@@ -103,3 +103,24 @@ def test_a_resubmission_rewrites_only_the_feedback_of_the_unit_that_changed(data
     materialize_quarter(data_dir, Q1)
     assert texts(folder / "PGD01.xlsx") == kept
     assert folder.joinpath("PGD01.xlsx").stat().st_ino != after["PGD01.xlsx"][0]
+
+
+def test_templates_are_written_again_only_when_the_catalog_changes(data_dir):
+    write_catalog(data_dir)
+    deadline(data_dir, "2009-04-20")
+    write_xlsx(data_dir / "inbox" / Q1 / "thpt01.xlsx", info_rows("THPT01", Q1), [person("BT1", "THPT01")])
+    materialize_quarter(data_dir, Q1)
+    folder = data_dir / "warehouse" / "templates"
+    before = {p.name: p.stat().st_ino for p in folder.glob("*.xlsx")}
+    assert {"mau-pmis.xlsx", "mau-pmis-THPT01.xlsx", "mau-pmis-PGD01.xlsx"} <= set(before)
+
+    materialize_quarter(data_dir, Q1)  # nothing changed: every template is kept as it is
+    assert {p.name: p.stat().st_ino for p in folder.glob("*.xlsx")} == before
+
+    units = data_dir / "catalog" / "units.csv"
+    units.write_text(units.read_text(encoding="utf-8").replace("THPT Chuyên Bến Tre", "THPT Chuyên Bến Tre (mới)"), encoding="utf-8")
+    assert "(mới)" in units.read_text(encoding="utf-8")
+    materialize_quarter(data_dir, Q1)
+    after = {p.name: p.stat().st_ino for p in folder.glob("*.xlsx")}
+    assert after.keys() == before.keys() and all(after[n] != before[n] for n in before)  # the catalog is in every template
+    assert "THPT Chuyên Bến Tre (mới)" in texts(folder / "mau-pmis-THPT01.xlsx")
