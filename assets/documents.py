@@ -15,7 +15,7 @@ import polars as pl
 
 from assets import metadata as meta
 from assets.inputs import deadlines, pipeline_config
-from assets.partitions import quarterly_partitions
+from assets.partitions import blocking_quarter_check, quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
 from pmis_pipeline import outputs, schema
@@ -206,12 +206,10 @@ def announcement(context: dg.AssetExecutionContext, pmis: PmisResource) -> dg.Ma
     "nhận của đơn vị trực thuộc, bảng tổng hợp kinh phí của Sở. Không có gì để chi thì không lập; trước hạn là DỰ THẢO. "
     "Số tiền bằng chữ được đọc lại từ tệp và so với số trước khi đặt tệp vào chỗ.",
     check_specs=[
-        dg.AssetCheckSpec(
+        blocking_quarter_check(
             "amounts_in_words",
-            asset="payment_documents",
-            blocking=True,
-            partitions_def=quarterly_partitions,
-            description="Số tiền bằng chữ, đọc lại từ các tệp vừa lập, khớp với số; nếu không khớp thì không đặt "
+            "payment_documents",
+            "Số tiền bằng chữ, đọc lại từ các tệp vừa lập, khớp với số; nếu không khớp thì không đặt "
             "chứng từ vào chỗ.",
         )
     ],

@@ -60,3 +60,9 @@ STAFF_READERS = _mapping(
     or (down >= up and down.year == up.year)
     or (down >= up.next() and down.year == up.next().year)
 )
+
+
+def blocking_quarter_check(name: str, asset: str, description: str) -> dg.AssetCheckSpec:
+    """A per-quarter check that must pass before what depends on ``asset`` runs
+    (a document is placed only after it passed)."""
+    return dg.AssetCheckSpec(name, asset=asset, blocking=True, partitions_def=quarterly_partitions, description=description)

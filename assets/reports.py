@@ -7,7 +7,7 @@ import dagster as dg
 from assets import metadata as meta
 from assets.documents import document_state
 from assets.inputs import pipeline_config, unit_catalog
-from assets.partitions import SAME_AND_NEXT, quarterly_partitions
+from assets.partitions import SAME_AND_NEXT, blocking_quarter_check, quarterly_partitions
 from assets.resources import PmisResource
 from assets.warehouse import CODE_VERSION, WRITER_POOL
 from pmis_pipeline import outputs, stats
@@ -28,12 +28,10 @@ GROUP = "reports"
         "biến động so với quý trước. Mỗi bảng cộng lại đúng bằng số hồ sơ của quý (kiểm tra trước khi đặt tệp)."
     ),
     check_specs=[
-        dg.AssetCheckSpec(
+        blocking_quarter_check(
             "statistics_reconcile",
-            asset="statistical_report",
-            blocking=True,
-            partitions_def=quarterly_partitions,
-            description="Mỗi bảng của báo cáo thống kê cộng lại đúng bằng số hồ sơ của quý.",
+            "statistical_report",
+            "Mỗi bảng của báo cáo thống kê cộng lại đúng bằng số hồ sơ của quý.",
         )
     ],
 )
@@ -84,12 +82,10 @@ def statistical_report(context: dg.AssetExecutionContext, pmis: PmisResource):
         "manifest.json (số dòng, sha256 từng tệp) để bên nhận kiểm tra."
     ),
     check_specs=[
-        dg.AssetCheckSpec(
+        blocking_quarter_check(
             "export_verified",
-            asset="srem_export",
-            blocking=True,
-            partitions_def=quarterly_partitions,
-            description="Thư mục dữ liệu gửi SREM khớp với manifest.json (từng tệp, kích thước, sha256, số dòng).",
+            "srem_export",
+            "Thư mục dữ liệu gửi SREM khớp với manifest.json (từng tệp, kích thước, sha256, số dòng).",
         )
     ],
 )

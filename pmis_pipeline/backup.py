@@ -52,6 +52,7 @@ from typing import BinaryIO
 
 import duckdb
 
+from pmis_pipeline.archive import sha256_file
 from pmis_pipeline.config import ConfigError
 from pmis_pipeline.quarters import configured_quarters
 from pmis_pipeline.settings import DEFAULT_CONFIG, Paths, config_path, load_settings
@@ -115,14 +116,6 @@ def _write_bytes(data: bytes, target: Path, mode: int = 0o444) -> tuple[str, int
     import io
 
     return _copy_stream(io.BytesIO(data), target, mode)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _mb(n: int) -> str:

@@ -29,7 +29,6 @@ zips hold them).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ import pyarrow.parquet as pq
 import xlsxwriter
 
 from pmis_pipeline import schema
+from pmis_pipeline.archive import sha256_file
 from pmis_pipeline.documents.common import clean_text, is_formula_like
 from pmis_pipeline.quarters import Quarter
 
@@ -80,14 +80,6 @@ def export_folder(warehouse_dir: Path, quarter: str) -> Path:
 def workbook_name(quarter: str, part: int | None = None) -> str:
     """``pmis-SO-<quarter>.xlsx``, or ``pmis-SO-<quarter>-phan-<part>.xlsx`` for a part of a large quarter."""
     return f"pmis-{DEPARTMENT_CODE}-{quarter}{f'-phan-{part}' if part else ''}.xlsx"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------
@@ -318,7 +310,7 @@ def export_quarter(
         for entry in files:
             path = work / entry["name"]
             entry["bytes"] = path.stat().st_size
-            entry["sha256"] = sha256_of(path)
+            entry["sha256"] = sha256_file(path)
         manifest = {
             "format": FORMAT,
             "quarter": quarter,
@@ -385,7 +377,7 @@ def verify_export(folder: Path) -> list[str]:
             continue
         if file.stat().st_size != entry.get("bytes"):
             problems.append(f"{name}: {file.stat().st_size} bytes, manifest says {entry.get('bytes')}")
-        if sha256_of(file) != entry.get("sha256"):
+        if sha256_file(file) != entry.get("sha256"):
             problems.append(f"{name}: SHA-256 differs from the manifest (file changed or damaged)")
             continue
         try:
