@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -8,6 +10,7 @@ import pytest
 
 from assets.resources import PmisResource
 from pmis_pipeline.definitions import ALL_ASSETS
+from pmis_pipeline.demo import generate_demo
 
 #: Files written by a test are read at once (the default waits 10 s for files still being copied).
 FAST_CONFIG = "[inbox]\nsettle_seconds = 0\n"
@@ -35,6 +38,18 @@ def materialize_quarter(data: Path, quarter: str, selection: str = "*") -> dg.Ex
     )
     assert result.success
     return result
+
+
+@contextmanager
+def materialized_demo(data: Path, quarters: Sequence[str], **demo_options) -> Iterator[Path]:
+    """A small demo province (scale 0.05) in ``data`` with ``quarters`` materialized, selected
+    through PMIS_DATA_DIR while the block runs (module fixtures: ``with ...: yield data``)."""
+    generate_demo(data, scale=0.05, quarters=tuple(quarters), **demo_options)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PMIS_DATA_DIR", str(data))
+        for quarter in quarters:
+            materialize_quarter(data, quarter)
+        yield data
 
 
 def query(data: Path, sql: str, params=None) -> list[tuple]:

@@ -12,22 +12,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pmis_pipeline.demo import generate_demo
-from tests.conftest import materialize_quarter, query
+from tests.conftest import materialized_demo, query
 
 QUARTERS = ("2009-Q1", "2009-Q2")
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("demo")
-    generate_demo(data, scale=0.05, quarters=QUARTERS)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PMIS_DATA_DIR", str(data))
-    for quarter in QUARTERS:
-        materialize_quarter(data, quarter)
-    yield data
-    mp.undo()
+    with materialized_demo(tmp_path_factory.mktemp("demo"), QUARTERS) as data:
+        yield data
 
 
 def truth(data: Path, name: str) -> pl.DataFrame:

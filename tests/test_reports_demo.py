@@ -24,13 +24,12 @@ import polars as pl
 import pytest
 
 from pmis_pipeline import schema
-from pmis_pipeline.demo import generate_demo
 from pmis_pipeline.export import CONTRACT_VIEWS, REPORTING_UNIT_HEADER, export_quarter, verify_export, workbook_name
 from pmis_pipeline.normalize import detect_file_encoding, normalize_records
 from pmis_pipeline.reader import read_submission
 from pmis_pipeline.reference import REFERENCE_DIR
 from pmis_pipeline.stats import quarter_statistics, reconciliation_problems, write_quarter_statistics
-from tests.conftest import materialize_quarter
+from tests.conftest import materialized_demo
 
 QUARTERS = ("2009-Q1", "2009-Q2", "2009-Q3")
 #: At scale 0.05 this seed's catalog has both Giồng Trôm and Ba Tri (the docs' example query).
@@ -48,14 +47,8 @@ TEACHING = {"Giáo viên", "Tổ trưởng"}
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     """The only dependence on the pipeline's assets: materialize the quarters."""
-    data = tmp_path_factory.mktemp("reports")
-    generate_demo(data, scale=0.05, seed=SEED, quarters=QUARTERS)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("PMIS_DATA_DIR", str(data))
-    for quarter in QUARTERS:
-        materialize_quarter(data, quarter)
-    yield data
-    mp.undo()
+    with materialized_demo(tmp_path_factory.mktemp("reports"), QUARTERS, seed=SEED) as data:
+        yield data
 
 
 @pytest.fixture(scope="module")
